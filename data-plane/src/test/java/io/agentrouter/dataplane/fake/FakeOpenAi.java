@@ -1,0 +1,483 @@
+package io.agentrouter.dataplane.fake;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.linecorp.armeria.common.AggregatedHttpRequest;
+import com.linecorp.armeria.common.HttpData;
+import com.linecorp.armeria.common.HttpResponse;
+import com.linecorp.armeria.common.HttpResponseWriter;
+import com.linecorp.armeria.common.HttpStatus;
+import com.linecorp.armeria.common.MediaType;
+import com.linecorp.armeria.common.ResponseHeaders;
+import com.linecorp.armeria.common.ResponseHeadersBuilder;
+import com.linecorp.armeria.server.Server;
+import com.linecorp.armeria.server.ServiceRequestContext;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * A fake OpenAI API in the test JVM: chat completions (with tool calls, {@code n}, streaming with
+ * the usage chunk), embeddings (float and base64), image generation and the model list, in OpenAI's
+ * wire format, also under Azure's deployment paths. Faults are queued per request ({@link
+ * #enqueue}) or set for every request ({@link #always}); every request is logged.
+ */
+public final class FakeOpenAi implements AutoCloseable {
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  /** One received request. */
+  public record Received(String path, Map<String, String> headers, JsonNode body) {}
+
+  /** What to do with a request instead of (or before) answering it normally. */
+  public record Fault(
+      Kind kind, int status, String body, Map<String, String> headers, Duration delay) {
+    public enum Kind {
+      STATUS,
+      DELAY,
+      HANG,
+      CUT_BEFORE_CONTENT,
+      CUT_AFTER_CONTENT,
+      MALFORMED,
+      SLOW_STREAM,
+      STALL_AFTER_CONTENT
+    }
+
+    /** Answer with {@code status} and an OpenAI error body (or {@code body} when not null). */
+    public static Fault status(int status, String message, Map<String, String> headers) {
+      String body =
+          "{\"error\":{\"message\":\""
+              + message
+              + "\",\"type\":\""
+              + (status == 429
+                  ? "requests"
+                  : status >= 500 ? "server_error" : "invalid_request_error")
+              + "\",\"param\":null,\"code\":null}}";
+      return new Fault(Kind.STATUS, status, body, headers, Duration.ZERO);
+    }
+
+    public static Fault status(int status) {
+      return status(status, "fake failure " + status, Map.of());
+    }
+
+    public static Fault rawStatus(int status, String body) {
+      return new Fault(Kind.STATUS, status, body, Map.of(), Duration.ZERO);
+    }
+
+    public static Fault delay(Duration delay) {
+      return new Fault(Kind.DELAY, 200, "", Map.of(), delay);
+    }
+
+    public static Fault hang() {
+      return new Fault(Kind.HANG, 0, "", Map.of(), Duration.ZERO);
+    }
+
+    /** Streams: headers and the role chunk, then the stream breaks. Others: a broken answer. */
+    public static Fault cutBeforeContent() {
+      return new Fault(Kind.CUT_BEFORE_CONTENT, 200, "", Map.of(), Duration.ZERO);
+    }
+
+    /** Streams: two content chunks, then the stream breaks. */
+    public static Fault cutAfterContent() {
+      return new Fault(Kind.CUT_AFTER_CONTENT, 200, "", Map.of(), Duration.ZERO);
+    }
+
+    /** Streams: two content chunks, then nothing, and the connection stays open. */
+    public static Fault stallAfterContent() {
+      return new Fault(Kind.STALL_AFTER_CONTENT, 200, "", Map.of(), Duration.ZERO);
+    }
+
+    /** Streams: a content chunk every {@code interval}, 100 of them. */
+    public static Fault slowStream(Duration interval) {
+      return new Fault(Kind.SLOW_STREAM, 200, "", Map.of(), interval);
+    }
+
+    /** 200 with a body that is not JSON (a malformed chunk for streams). */
+    public static Fault malformed() {
+      return new Fault(Kind.MALFORMED, 200, "", Map.of(), Duration.ZERO);
+    }
+  }
+
+  private final Server server;
+  private final List<Received> received = Collections.synchronizedList(new ArrayList<>());
+  private final ConcurrentLinkedQueue<Fault> queued = new ConcurrentLinkedQueue<>();
+  private volatile Fault always;
+  private volatile String reply = "Hello from the fake";
+  private final AtomicInteger ids = new AtomicInteger();
+  private final AtomicInteger cancelled = new AtomicInteger();
+
+  private FakeOpenAi() {
+    server =
+        Server.builder()
+            .http(0)
+            .requestTimeout(Duration.ZERO)
+            .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO)
+            .service(
+                "glob:/v1/**",
+                (ctx, req) -> HttpResponse.of(req.aggregate().thenApply(a -> handle(ctx, a))))
+            .service(
+                "glob:/openai/deployments/**",
+                (ctx, req) -> HttpResponse.of(req.aggregate().thenApply(a -> handle(ctx, a))))
+            .build();
+    server.start().join();
+  }
+
+  public static FakeOpenAi start() {
+    return new FakeOpenAi();
+  }
+
+  public int port() {
+    return server.activeLocalPort();
+  }
+
+  /** The OpenAI-style base URL, {@code http://127.0.0.1:port/v1}. */
+  public String baseUrl() {
+    return "http://127.0.0.1:" + port() + "/v1";
+  }
+
+  /** The Azure-style base URL, {@code http://127.0.0.1:port/openai}. */
+  public String azureBaseUrl() {
+    return "http://127.0.0.1:" + port() + "/openai";
+  }
+
+  public void enqueue(Fault fault) {
+    queued.add(fault);
+  }
+
+  public void always(Fault fault) {
+    this.always = fault;
+  }
+
+  /** The text of every completion. */
+  public void reply(String text) {
+    this.reply = text;
+  }
+
+  public List<Received> received() {
+    synchronized (received) {
+      return List.copyOf(received);
+    }
+  }
+
+  /** Requests whose client went away before the answer was complete. */
+  public int cancelled() {
+    return cancelled.get();
+  }
+
+  public void reset() {
+    received.clear();
+    queued.clear();
+    always = null;
+    reply = "Hello from the fake";
+    cancelled.set(0);
+  }
+
+  @Override
+  public void close() {
+    server.stop().join();
+  }
+
+  private HttpResponse handle(ServiceRequestContext ctx, AggregatedHttpRequest req) {
+    JsonNode body;
+    try {
+      body =
+          req.content().isEmpty() ? JSON.createObjectNode() : JSON.readTree(req.content().array());
+    } catch (Exception e) {
+      body = JSON.createObjectNode().put("unparseable", req.contentUtf8());
+    }
+    Map<String, String> headers = new HashMap<>();
+    req.headers().forEach((k, v) -> headers.put(k.toString(), v));
+    String path = req.path();
+    received.add(new Received(path, Map.copyOf(headers), body));
+    ctx.log()
+        .whenComplete()
+        .thenAccept(
+            log -> {
+              if (log.responseCause() != null) {
+                cancelled.incrementAndGet();
+              }
+            });
+    Fault f = queued.poll();
+    if (f == null) {
+      f = always;
+    }
+    String p = path.contains("?") ? path.substring(0, path.indexOf('?')) : path;
+    boolean stream = body.path("stream").asBoolean(false);
+    if (f != null) {
+      switch (f.kind()) {
+        case STATUS -> {
+          ResponseHeadersBuilder h =
+              ResponseHeaders.builder(HttpStatus.valueOf(f.status())).contentType(MediaType.JSON);
+          f.headers().forEach(h::add);
+          return HttpResponse.of(h.build(), HttpData.ofUtf8(f.body()));
+        }
+        case DELAY -> {
+          return HttpResponse.delayed(answer(ctx, p, body, stream, null), f.delay());
+        }
+        case SLOW_STREAM -> {
+          return slowStream(ctx, body, f.delay());
+        }
+        case HANG -> {
+          return HttpResponse.streaming();
+        }
+        default -> {
+          return answer(ctx, p, body, stream, f.kind());
+        }
+      }
+    }
+    return answer(ctx, p, body, stream, null);
+  }
+
+  private HttpResponse answer(
+      ServiceRequestContext ctx, String path, JsonNode body, boolean stream, Fault.Kind fault) {
+    if (path.endsWith("/chat/completions")) {
+      return stream ? chatStream(ctx, body, fault) : chat(body, fault);
+    }
+    if (path.endsWith("/responses")) {
+      return FakeResponses.answer(
+          ctx, body, stream, fault, reply, "resp_fake_" + ids.incrementAndGet());
+    }
+    if (fault == Fault.Kind.MALFORMED) {
+      return HttpResponse.of(HttpStatus.OK, MediaType.JSON, "{\"object\": \"list\", oops");
+    }
+    if (path.endsWith("/embeddings")) {
+      return json(embeddings(body));
+    }
+    if (path.endsWith("/images/generations")) {
+      return json(images(body));
+    }
+    if (path.endsWith("/models")) {
+      ObjectNode root = JSON.createObjectNode().put("object", "list");
+      root.putArray("data")
+          .addObject()
+          .put("id", "gpt-4o-mini")
+          .put("object", "model")
+          .put("created", 1)
+          .put("owned_by", "openai");
+      return json(root);
+    }
+    return HttpResponse.of(
+        HttpStatus.NOT_FOUND,
+        MediaType.JSON,
+        "{\"error\":{\"message\":\"unknown path\",\"type\":\"invalid_request_error\",\"param\":null,\"code\":\"unknown_url\"}}");
+  }
+
+  private HttpResponse chat(JsonNode body, Fault.Kind fault) {
+    if (fault == Fault.Kind.MALFORMED) {
+      return HttpResponse.of(
+          HttpStatus.OK, MediaType.JSON, "{\"id\": \"chatcmpl-x\", \"choices\": [");
+    }
+    if (fault == Fault.Kind.CUT_BEFORE_CONTENT || fault == Fault.Kind.CUT_AFTER_CONTENT) {
+      HttpResponseWriter w = HttpResponse.streaming();
+      w.write(ResponseHeaders.of(HttpStatus.OK, "content-type", "application/json"));
+      w.write(HttpData.ofUtf8("{\"id\": \"chatcmpl-x\", "));
+      w.abort();
+      return w;
+    }
+    int n = Math.max(1, body.path("n").asInt(1));
+    ObjectNode root = base(body, "chat.completion");
+    ArrayNode choices = root.putArray("choices");
+    boolean tools = body.path("tools").isArray() && !body.path("tools").isEmpty();
+    for (int i = 0; i < n; i++) {
+      ObjectNode c = choices.addObject();
+      c.put("index", i);
+      ObjectNode m = c.putObject("message");
+      m.put("role", "assistant");
+      if (tools) {
+        m.putNull("content");
+        ObjectNode call = m.putArray("tool_calls").addObject();
+        call.put("id", "call_" + i).put("type", "function");
+        call.putObject("function")
+            .put("name", body.path("tools").get(0).path("function").path("name").asText())
+            .put("arguments", "{\"city\":\"Paris\"}");
+        c.put("finish_reason", "tool_calls");
+      } else {
+        m.put("content", reply);
+        m.putNull("refusal");
+        c.put("finish_reason", "stop");
+      }
+      c.putNull("logprobs");
+    }
+    root.set("usage", usage(10, words() * n));
+    return json(root);
+  }
+
+  private HttpResponse chatStream(ServiceRequestContext ctx, JsonNode body, Fault.Kind fault) {
+    HttpResponseWriter w = HttpResponse.streaming();
+    w.write(ResponseHeaders.of(HttpStatus.OK, "content-type", "text/event-stream; charset=utf-8"));
+    String id = "chatcmpl-fake-" + ids.incrementAndGet();
+    ObjectNode role = chunk(body, id);
+    ((ObjectNode) role.withArray("choices").addObject().put("index", 0).putObject("delta"))
+        .put("role", "assistant")
+        .put("content", "");
+    ((ObjectNode) role.get("choices").get(0)).putNull("finish_reason");
+    event(w, role);
+    if (fault == Fault.Kind.CUT_BEFORE_CONTENT) {
+      cutLater(ctx, w);
+      return w;
+    }
+    if (fault == Fault.Kind.MALFORMED) {
+      w.write(HttpData.ofUtf8("data: {\"id\": oops\n\n"));
+      w.close();
+      return w;
+    }
+    String[] words = reply.split(" ");
+    for (int i = 0; i < words.length; i++) {
+      ObjectNode c = chunk(body, id);
+      ObjectNode choice = c.withArray("choices").addObject().put("index", 0);
+      choice.putObject("delta").put("content", (i == 0 ? "" : " ") + words[i]);
+      choice.putNull("finish_reason");
+      event(w, c);
+      if (fault == Fault.Kind.CUT_AFTER_CONTENT && i == Math.min(1, words.length - 1)) {
+        cutLater(ctx, w);
+        return w;
+      }
+      if (fault == Fault.Kind.STALL_AFTER_CONTENT && i == Math.min(1, words.length - 1)) {
+        return w;
+      }
+    }
+    ObjectNode end = chunk(body, id);
+    ObjectNode choice = end.withArray("choices").addObject().put("index", 0);
+    choice.putObject("delta");
+    choice.put("finish_reason", "stop");
+    event(w, end);
+    if (body.path("stream_options").path("include_usage").asBoolean(false)) {
+      ObjectNode u = chunk(body, id);
+      u.putArray("choices");
+      u.set("usage", usage(10, words.length));
+      event(w, u);
+    }
+    w.write(HttpData.ofUtf8("data: [DONE]\n\n"));
+    w.close();
+    return w;
+  }
+
+  private HttpResponse slowStream(ServiceRequestContext ctx, JsonNode body, Duration interval) {
+    HttpResponseWriter w = HttpResponse.streaming();
+    w.write(ResponseHeaders.of(HttpStatus.OK, "content-type", "text/event-stream; charset=utf-8"));
+    String id = "chatcmpl-slow-" + ids.incrementAndGet();
+    slowChunk(ctx, w, body, id, 0, interval);
+    return w;
+  }
+
+  private void slowChunk(
+      ServiceRequestContext ctx,
+      HttpResponseWriter w,
+      JsonNode body,
+      String id,
+      int i,
+      Duration interval) {
+    if (!w.isOpen()) {
+      return;
+    }
+    ObjectNode c = chunk(body, id);
+    ObjectNode choice = c.withArray("choices").addObject().put("index", 0);
+    choice.putObject("delta").put("content", "word" + i + " ");
+    choice.putNull("finish_reason");
+    w.tryWrite(HttpData.ofUtf8("data: " + c + "\n\n"));
+    if (i == 99) {
+      w.tryWrite(HttpData.ofUtf8("data: [DONE]\n\n"));
+      w.close();
+      return;
+    }
+    ctx.eventLoop()
+        .schedule(
+            () -> slowChunk(ctx, w, body, id, i + 1, interval),
+            interval.toMillis(),
+            java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  /** Breaks the stream once what was written has had time to reach the client. */
+  private static void cutLater(ServiceRequestContext ctx, HttpResponseWriter w) {
+    ctx.eventLoop().schedule(() -> w.abort(), 100, java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  private ObjectNode chunk(JsonNode body, String id) {
+    ObjectNode c = JSON.createObjectNode();
+    c.put("id", id);
+    c.put("object", "chat.completion.chunk");
+    c.put("created", 1_700_000_000L);
+    c.put("model", body.path("model").asText("gpt-4o-mini"));
+    c.put("system_fingerprint", "fp_fake");
+    return c;
+  }
+
+  private static void event(HttpResponseWriter w, ObjectNode chunk) {
+    w.write(HttpData.ofUtf8("data: " + chunk + "\n\n"));
+  }
+
+  private ObjectNode embeddings(JsonNode body) {
+    ObjectNode root = JSON.createObjectNode().put("object", "list");
+    ArrayNode data = root.putArray("data");
+    JsonNode input = body.path("input");
+    int count = input.isArray() ? input.size() : 1;
+    boolean base64 = "base64".equals(body.path("encoding_format").asText());
+    float[] vector = {0.1f, -0.2f, 0.3f};
+    for (int i = 0; i < count; i++) {
+      ObjectNode e = data.addObject().put("object", "embedding").put("index", i);
+      if (base64) {
+        ByteBuffer b = ByteBuffer.allocate(vector.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : vector) {
+          b.putFloat(v);
+        }
+        e.put("embedding", Base64.getEncoder().encodeToString(b.array()));
+      } else {
+        ArrayNode arr = e.putArray("embedding");
+        for (float v : vector) {
+          arr.add(v);
+        }
+      }
+    }
+    root.put("model", body.path("model").asText());
+    root.putObject("usage").put("prompt_tokens", 4 * count).put("total_tokens", 4 * count);
+    return root;
+  }
+
+  private ObjectNode images(JsonNode body) {
+    ObjectNode root = JSON.createObjectNode().put("created", 1_700_000_000L);
+    ArrayNode data = root.putArray("data");
+    int n = Math.max(1, body.path("n").asInt(1));
+    for (int i = 0; i < n; i++) {
+      data.addObject()
+          .put("url", "https://images.example/fake-" + i + ".png")
+          .put("revised_prompt", body.path("prompt").asText());
+    }
+    return root;
+  }
+
+  private ObjectNode base(JsonNode body, String object) {
+    ObjectNode root = JSON.createObjectNode();
+    root.put("id", "chatcmpl-fake-" + ids.incrementAndGet());
+    root.put("object", object);
+    root.put("created", 1_700_000_000L);
+    root.put("model", body.path("model").asText("gpt-4o-mini"));
+    root.put("system_fingerprint", "fp_fake");
+    return root;
+  }
+
+  private int words() {
+    return reply.split(" ").length;
+  }
+
+  private static ObjectNode usage(int prompt, int completion) {
+    ObjectNode u = JSON.createObjectNode();
+    u.put("prompt_tokens", prompt);
+    u.put("completion_tokens", completion);
+    u.put("total_tokens", prompt + completion);
+    u.putObject("prompt_tokens_details").put("cached_tokens", 0);
+    return u;
+  }
+
+  private static HttpResponse json(JsonNode node) {
+    return HttpResponse.of(HttpStatus.OK, MediaType.JSON, node.toString());
+  }
+}
