@@ -32,6 +32,7 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Static stability: the control plane goes away in the middle of 2,000 requests spread over two
@@ -40,6 +41,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * produced. A data plane restarted while the control plane is down serves from its persisted
  * snapshot.
  */
+@ExtendWith(SecretWatch.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ControlPlaneOutageIT {

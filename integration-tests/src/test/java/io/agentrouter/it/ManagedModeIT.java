@@ -39,12 +39,14 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * A control plane and two data planes in managed mode: keys created and revoked over REST reach
  * both data planes within 5 s; a budget runs out on a data plane; registration refuses wrong and
  * reused tokens; a nacked snapshot is visible to operators.
  */
+@ExtendWith(SecretWatch.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ManagedModeIT {

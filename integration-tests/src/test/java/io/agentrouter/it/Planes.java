@@ -54,7 +54,7 @@ final class Planes implements AutoCloseable {
     root = Files.createTempDirectory("agentrouter-it");
     controlPlaneDir = Files.createDirectories(root.resolve("cp"));
     startControlPlane();
-    adminKey = Files.readString(controlPlaneDir.resolve("admin.key")).strip();
+    adminKey = SecretWatch.secret(Files.readString(controlPlaneDir.resolve("admin.key")).strip());
   }
 
   static Planes start() throws Exception {
@@ -191,7 +191,7 @@ final class Planes implements AutoCloseable {
                     "name",
                     "fake openai",
                     "secret",
-                    "sk-upstream-" + name,
+                    SecretWatch.secret("sk-upstream-" + name),
                     "base_url",
                     openAiBaseUrl)));
     assertThat(pk.status()).as(pk.body()).isEqualTo(200);
@@ -220,7 +220,8 @@ final class Planes implements AutoCloseable {
             : Map.of("name", name, "monthly_budget_usd", monthlyBudgetUsd);
     Rest.Response r = rest().post(t.path() + "/keys", adminKey, Rest.json(body));
     assertThat(r.status()).as(r.body()).isEqualTo(200);
-    return new Key(r.json().path("key").path("key_id").asText(), r.text("secret"));
+    return new Key(
+        r.json().path("key").path("key_id").asText(), SecretWatch.secret(r.text("secret")));
   }
 
   void revokeKey(Tenant t, Key k) {

@@ -21,12 +21,14 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * Prompt through a real data plane: the control plane resolves the model, picks a healthy data
  * plane of the project's region, mints an MP JWT for the key and calls it; over REST and over the
  * generated gRPC stub, with the idempotency cases.
  */
+@ExtendWith(SecretWatch.class)
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class PromptEndToEndIT {
   private Planes planes;
