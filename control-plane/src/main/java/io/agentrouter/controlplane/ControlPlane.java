@@ -43,7 +43,6 @@ import io.agentrouter.controlplane.identity.OidcAuthenticator;
 import io.agentrouter.controlplane.identity.PrincipalStore;
 import io.agentrouter.controlplane.inference.InferenceGrpcService;
 import io.agentrouter.controlplane.inference.ModelDirectory;
-import io.agentrouter.controlplane.inference.ProjectBudgets;
 import io.agentrouter.controlplane.inference.Prompts;
 import io.agentrouter.controlplane.keys.KeyGrpcService;
 import io.agentrouter.controlplane.keys.KeyStore;
@@ -237,7 +236,6 @@ public final class ControlPlane implements AutoCloseable {
               keys,
               catalogDirectory(catalog, routes),
               spend,
-              ProjectBudgets.none(),
               new IdempotencyStore(dsl, clock),
               new MpJwtMinter(signingKeys, config.jwtIssuer(), clock),
               WebClient.of(),

@@ -14,6 +14,7 @@ import com.openai.errors.OpenAIServiceException;
 import com.openai.models.ChatModel;
 import com.openai.models.chat.completions.ChatCompletion;
 import com.openai.models.chat.completions.ChatCompletionCreateParams;
+import io.agentrouter.controlplane.testing.Rest;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
 import io.agentrouter.proto.dataplane.v1.ConfigRequest;
 import io.agentrouter.proto.dataplane.v1.ConfigResponse;
@@ -163,6 +164,83 @@ class ManagedModeIT {
       JsonNode error = JSON.readTree(refused[0].body()).path("error");
       assertThat(error.path("code").asText()).isEqualTo("insufficient_quota");
       assertThat(error.path("type").asText()).isEqualTo("insufficient_quota");
+    } finally {
+      openAi.reply("Hello from the fake");
+    }
+  }
+
+  @Test
+  @Order(3)
+  void aProjectBudgetCapsAllItsKeysTogetherAndLiftsWhenRemoved() throws Exception {
+    // Two keys without budgets of their own share the project's $0.0005 a month.
+    openAi.reply("word ".repeat(199) + "end");
+    try {
+      Planes.Tenant shop = planes.tenant("shop", openAi.baseUrl(), "smart", "openai/gpt-4o-mini");
+      Rest.Response capped =
+          planes
+              .rest()
+              .send(
+                  "PATCH",
+                  shop.path(),
+                  planes.adminKey(),
+                  Rest.json(Map.of("monthly_budget_usd", "0.0005")));
+      assertThat(capped.status()).as(capped.body()).isEqualTo(200);
+      assertThat(capped.text("monthly_budget_usd")).isEqualTo("0.0005");
+      assertThat(planes.rest().get(shop.path(), planes.adminKey()).text("monthly_budget_usd"))
+          .isEqualTo("0.0005");
+      List<Planes.Key> keys =
+          List.of(planes.createKey(shop, "a", null), planes.createKey(shop, "b", null));
+      int[] ok = {0};
+      int[] turn = {0};
+      HttpResponse<String>[] refused = newResponseHolder();
+      await("429 for the project on dp-eu-1")
+          .atMost(Duration.ofSeconds(60))
+          .pollInterval(Duration.ofMillis(25))
+          .until(
+              () -> {
+                HttpResponse<String> r = rawChat(dp1, keys.get(turn[0]++ % 2).secret(), 100);
+                if (r.statusCode() == 200) {
+                  ok[0]++;
+                } else if (r.statusCode() != 401) {
+                  refused[0] = r;
+                }
+                return refused[0] != null || ok[0] > 40;
+              });
+      log.info("it: project budget $0.0005: {} requests over two keys before the 429", ok[0]);
+      assertThat(ok[0]).isPositive();
+      assertThat(refused[0]).as("a refusal within 40 served requests").isNotNull();
+      assertThat(refused[0].statusCode()).as(refused[0].body()).isEqualTo(429);
+      JsonNode error = JSON.readTree(refused[0].body()).path("error");
+      assertThat(error.path("code").asText()).isEqualTo("insufficient_quota");
+      assertThat(error.path("message").asText()).contains("project");
+
+      // Removing the cap ("" clears it) reaches the data plane and both keys work again.
+      Rest.Response lifted =
+          planes
+              .rest()
+              .send(
+                  "PATCH",
+                  shop.path(),
+                  planes.adminKey(),
+                  Rest.json(Map.of("monthly_budget_usd", "")));
+      assertThat(lifted.status()).as(lifted.body()).isEqualTo(200);
+      assertThat(lifted.json().path("monthly_budget_usd").asText()).isEmpty();
+      await("the cap lifted on dp-eu-1")
+          .atMost(Duration.ofSeconds(SYNC_BOUND_MS / 1000))
+          .pollInterval(Duration.ofMillis(50))
+          .until(() -> rawChat(dp1, keys.get(0).secret(), 100).statusCode() == 200);
+      assertThat(rawChat(dp1, keys.get(1).secret(), 100).statusCode()).isEqualTo(200);
+
+      Rest.Response negative =
+          planes
+              .rest()
+              .send(
+                  "PATCH",
+                  shop.path(),
+                  planes.adminKey(),
+                  Rest.json(Map.of("monthly_budget_usd", "-3")));
+      assertThat(negative.status()).isEqualTo(400);
+      assertThat(negative.body()).contains("monthly_budget_usd");
     } finally {
       openAi.reply("Hello from the fake");
     }

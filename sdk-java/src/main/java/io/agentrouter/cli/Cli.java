@@ -29,7 +29,8 @@ final class Cli {
         group(
             new TenancyCommands.Projects(),
             new TenancyCommands.ProjectsCreate(root),
-            new TenancyCommands.ProjectsList(root)));
+            new TenancyCommands.ProjectsList(root),
+            new TenancyCommands.ProjectsUpdate(root)));
     cl.addSubcommand(
         group(
             new KeysCommands.Keys(),

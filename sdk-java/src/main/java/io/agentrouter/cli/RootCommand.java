@@ -18,6 +18,8 @@ import picocli.CommandLine.Spec;
 @Command(
     name = "agentrouter",
     mixinStandardHelpOptions = true,
+    // --help and --version on every subcommand, not only the root.
+    scope = ScopeType.INHERIT,
     versionProvider = Version.class,
     description = "Manage and call an AgentRouter gateway.",
     footerHeading = "%nExit codes:%n",

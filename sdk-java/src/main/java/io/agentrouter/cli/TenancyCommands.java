@@ -1,16 +1,18 @@
 package io.agentrouter.cli;
 
+import io.agentrouter.proto.admin.v1.CreateProjectRequest;
 import io.agentrouter.proto.admin.v1.Customer;
 import io.agentrouter.proto.admin.v1.ListCustomersResponse;
 import io.agentrouter.proto.admin.v1.ListProjectsResponse;
 import io.agentrouter.proto.admin.v1.Project;
+import io.agentrouter.proto.admin.v1.UpdateProjectRequest;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-/** {@code customers create|list} and {@code projects create|list}. */
+/** {@code customers create|list} and {@code projects create|list|update}. */
 final class TenancyCommands {
   private TenancyCommands() {}
 
@@ -89,6 +91,12 @@ final class TenancyCommands {
     @Option(names = "--default-model", description = "Model used when a prompt names none.")
     String defaultModel = "";
 
+    @Option(
+        names = "--monthly-budget-usd",
+        paramLabel = "USD",
+        description = "Spend cap for all the project's keys together, e.g. 500.")
+    String budget = "";
+
     ProjectsCreate(RootCommand root) {
       this.root = root;
     }
@@ -96,18 +104,84 @@ final class TenancyCommands {
     @Override
     public void run() {
       Project p =
-          root.client().projects().create(root.customer(customer), name, region, defaultModel);
-      Output out = root.out();
-      out.print(
-          p,
-          () ->
-              out.fields(
-                  "project_id", p.getProjectId(),
-                  "customer_id", p.getCustomerId(),
-                  "name", p.getName(),
-                  "region", p.getRegion(),
-                  "default_model", Output.orDash(p.getDefaultModel())));
+          root.client()
+              .projects()
+              .create(
+                  CreateProjectRequest.newBuilder()
+                      .setCustomerId(root.customer(customer))
+                      .setName(name)
+                      .setRegion(region)
+                      .setDefaultModel(defaultModel)
+                      .setMonthlyBudgetUsd(budget)
+                      .build());
+      printProject(root.out(), p);
     }
+  }
+
+  @Command(
+      name = "update",
+      description = "Change a project's name, region, default model or monthly budget.")
+  static final class ProjectsUpdate implements Runnable {
+    private final RootCommand root;
+
+    @Parameters(paramLabel = "PROJECT_ID", description = "Project to change.")
+    String projectId = "";
+
+    @Option(names = "--customer", paramLabel = "ID", description = "Customer (default: yours).")
+    @Nullable String customer;
+
+    @Option(names = "--name", description = "New name.")
+    @Nullable String name;
+
+    @Option(names = "--region", description = "New region.")
+    @Nullable String region;
+
+    @Option(names = "--default-model", description = "New default model (\"\" clears it).")
+    @Nullable String defaultModel;
+
+    @Option(
+        names = "--monthly-budget-usd",
+        paramLabel = "USD",
+        description = "New spend cap for the whole project (\"\" removes it).")
+    @Nullable String budget;
+
+    ProjectsUpdate(RootCommand root) {
+      this.root = root;
+    }
+
+    @Override
+    public void run() {
+      UpdateProjectRequest.Builder b =
+          UpdateProjectRequest.newBuilder()
+              .setCustomerId(root.customer(customer))
+              .setProjectId(projectId);
+      if (name != null) {
+        b.setName(name);
+      }
+      if (region != null) {
+        b.setRegion(region);
+      }
+      if (defaultModel != null) {
+        b.setDefaultModel(defaultModel);
+      }
+      if (budget != null) {
+        b.setMonthlyBudgetUsd(budget);
+      }
+      printProject(root.out(), root.client().projects().update(b.build()));
+    }
+  }
+
+  private static void printProject(Output out, Project p) {
+    out.print(
+        p,
+        () ->
+            out.fields(
+                "project_id", p.getProjectId(),
+                "customer_id", p.getCustomerId(),
+                "name", p.getName(),
+                "region", p.getRegion(),
+                "default_model", Output.orDash(p.getDefaultModel()),
+                "monthly_budget_usd", Output.orDash(p.getMonthlyBudgetUsd())));
   }
 
   @Command(name = "list", description = "List a customer's projects.")

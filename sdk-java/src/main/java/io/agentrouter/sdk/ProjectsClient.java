@@ -26,13 +26,18 @@ public final class ProjectsClient {
     requireNonNull(name, "name");
     requireNonNull(region, "region");
     requireNonNull(defaultModel, "defaultModel");
-    var request =
+    return create(
         CreateProjectRequest.newBuilder()
             .setCustomerId(customerId)
             .setName(name)
             .setRegion(region)
             .setDefaultModel(defaultModel)
-            .build();
+            .build());
+  }
+
+  /** Creates a project with every field of {@code request} (e.g. a monthly budget). Not retried. */
+  public Project create(CreateProjectRequest request) {
+    requireNonNull(request, "request");
     return calls.write(() -> stub.createProject(request));
   }
 
@@ -58,7 +63,7 @@ public final class ProjectsClient {
     return calls.read(() -> stub.getProject(request));
   }
 
-  /** Applies the fields set in {@code request} (name, region, default model). */
+  /** Applies the fields set in {@code request} (name, region, default model, monthly budget). */
   public Project update(UpdateProjectRequest request) {
     requireNonNull(request, "request");
     return calls.write(() -> stub.updateProject(request));

@@ -121,6 +121,32 @@ class CliIT {
     assertThat(project).isNotBlank();
     assertThat(cli.run("projects", "list", "--customer", customer).out())
         .containsPattern("web\\s+eu-west-1");
+    assertThat(
+            cli.run(
+                    "projects",
+                    "update",
+                    project,
+                    "--customer",
+                    customer,
+                    "--monthly-budget-usd",
+                    "250.5")
+                .out())
+        .containsPattern("monthly_budget_usd\\s+250.5");
+    Run zero =
+        cli.run("projects", "update", project, "--customer", customer, "--monthly-budget-usd", "0");
+    assertThat(zero.code()).isEqualTo(ExitCodes.USAGE);
+    assertThat(zero.err()).contains("monthly_budget_usd").contains("0 is not a budget");
+    assertThat(
+            cli.run(
+                    "projects",
+                    "update",
+                    project,
+                    "--customer",
+                    customer,
+                    "--monthly-budget-usd",
+                    "")
+                .out())
+        .containsPattern("monthly_budget_usd\\s+-");
 
     Run created =
         cli.run(
@@ -350,6 +376,16 @@ class CliIT {
     Run help = cli.run("--help");
     assertThat(help.code()).isZero();
     assertThat(help.out()).contains("Exit codes:").contains("dataplane-urls").contains("login");
+
+    Run keysCreate = cli.run("keys", "create", "--help");
+    assertThat(keysCreate.code()).isZero();
+    assertThat(keysCreate.out())
+        .contains("Usage: agentrouter keys create")
+        .contains("The secret is shown once")
+        .contains("--output");
+    Run keys = cli.run("keys", "-h");
+    assertThat(keys.code()).isZero();
+    assertThat(keys.out()).contains("Usage: agentrouter keys").contains("revoke");
   }
 
   @Test

@@ -54,7 +54,6 @@ public final class Prompts {
   private final KeyStore keys;
   private final ModelDirectory models;
   private final SpendReader spend;
-  private final ProjectBudgets projectBudgets;
   private final IdempotencyStore idempotency;
   private final MpJwtMinter minter;
   private final DataplaneClient client;
@@ -66,7 +65,6 @@ public final class Prompts {
       KeyStore keys,
       ModelDirectory models,
       SpendReader spend,
-      ProjectBudgets projectBudgets,
       IdempotencyStore idempotency,
       MpJwtMinter minter,
       WebClient webClient,
@@ -76,7 +74,6 @@ public final class Prompts {
     this.keys = requireNonNull(keys, "keys");
     this.models = requireNonNull(models, "models");
     this.spend = requireNonNull(spend, "spend");
-    this.projectBudgets = requireNonNull(projectBudgets, "projectBudgets");
     this.idempotency = requireNonNull(idempotency, "idempotency");
     this.minter = requireNonNull(minter, "minter");
     this.upstreamTimeout = requireNonNull(upstreamTimeout, "upstreamTimeout");
@@ -234,7 +231,7 @@ public final class Prompts {
             untilReset);
       }
     }
-    Long projectBudget = projectBudgets.monthlyBudgetMicros(project.id());
+    Long projectBudget = project.monthlyBudgetMicros();
     if (projectBudget != null) {
       long spent =
           spend

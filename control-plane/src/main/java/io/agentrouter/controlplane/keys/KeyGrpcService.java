@@ -111,7 +111,7 @@ public final class KeyGrpcService extends KeyServiceGrpc.KeyServiceImplBase {
           UUID projectId = Fields.uuid("project_id", req.getProjectId());
           String name = Fields.name("name", req.getName(), Fields.MAX_NAME);
           KeyLimits limits = validLimits(req.getLimits());
-          Long budget = Money.parseUsd("monthly_budget_usd", req.getMonthlyBudgetUsd());
+          Long budget = Money.parseBudgetUsd("monthly_budget_usd", req.getMonthlyBudgetUsd());
           List<String> models = validModels(req.getAllowedModelsList());
           Instant now = Fields.micros(clock.instant());
           Instant expires = null;

@@ -36,6 +36,19 @@ public final class Money {
     return d.multiply(MICROS).longValueExact();
   }
 
+  /**
+   * Parses a monthly budget: a positive amount, or empty for no cap. Zero is refused because data
+   * planes read a zero cap as none; a caller who wants no spend at all revokes the keys instead.
+   */
+  public static @Nullable Long parseBudgetUsd(String field, String value) {
+    Long micros = parseUsd(field, value);
+    if (micros != null && micros == 0) {
+      throw ApiException.invalid(
+          field, "0 is not a budget (expected a positive amount, or empty for no cap)");
+    }
+    return micros;
+  }
+
   public static String formatUsd(@Nullable Long micros) {
     if (micros == null) {
       return "";

@@ -115,7 +115,9 @@ public final class SnapshotBuilder {
               .setProjectId(p.getId().toString())
               .setCustomerId(p.getCustomerId().toString())
               .setRegion(p.getRegion())
-              .setDefaultModel(p.getDefaultModel()));
+              .setDefaultModel(p.getDefaultModel())
+              .setMonthlyBudgetMicros(
+                  p.getMonthlyBudgetMicros() == null ? 0 : p.getMonthlyBudgetMicros()));
     }
 
     Map<UUID, UUID> keyProject = new HashMap<>();

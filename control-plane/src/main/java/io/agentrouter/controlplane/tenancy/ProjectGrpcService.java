@@ -6,6 +6,7 @@ import com.google.protobuf.Empty;
 import io.agentrouter.controlplane.identity.Authenticator;
 import io.agentrouter.controlplane.identity.Caller;
 import io.agentrouter.controlplane.identity.Principal;
+import io.agentrouter.controlplane.keys.Money;
 import io.agentrouter.controlplane.rpc.ApiException;
 import io.agentrouter.controlplane.rpc.Fields;
 import io.agentrouter.controlplane.rpc.Rpc;
@@ -51,8 +52,10 @@ public final class ProjectGrpcService extends ProjectServiceGrpc.ProjectServiceI
           String name = Fields.name("name", req.getName(), Fields.MAX_NAME);
           String region = Fields.region("region", req.getRegion());
           String model = Fields.model("default_model", req.getDefaultModel());
+          Long budget = Money.parseBudgetUsd("monthly_budget_usd", req.getMonthlyBudgetUsd());
           access.customer(auth.current(), customerId, Role.ADMIN, "create projects");
-          return TenancyProtos.project(store.createProject(customerId, name, region, model));
+          return TenancyProtos.project(
+              store.createProject(customerId, name, region, model, budget));
         });
   }
 
@@ -102,8 +105,13 @@ public final class ProjectGrpcService extends ProjectServiceGrpc.ProjectServiceI
           String region = req.hasRegion() ? Fields.region("region", req.getRegion()) : null;
           String model =
               req.hasDefaultModel() ? Fields.model("default_model", req.getDefaultModel()) : null;
+          TenancyStore.BudgetChange budget =
+              req.hasMonthlyBudgetUsd()
+                  ? new TenancyStore.BudgetChange(
+                      Money.parseBudgetUsd("monthly_budget_usd", req.getMonthlyBudgetUsd()))
+                  : TenancyStore.BudgetChange.UNCHANGED;
           access.project(auth.current(), customerId, projectId, Role.ADMIN, "update the project");
-          return TenancyProtos.project(store.updateProject(projectId, name, region, model));
+          return TenancyProtos.project(store.updateProject(projectId, name, region, model, budget));
         });
   }
 

@@ -1,5 +1,6 @@
 package io.agentrouter.controlplane.tenancy;
 
+import io.agentrouter.controlplane.keys.Money;
 import io.agentrouter.controlplane.rpc.Fields;
 import io.agentrouter.controlplane.tenancy.TenancyStore.CustomerRow;
 import io.agentrouter.controlplane.tenancy.TenancyStore.MemberRow;
@@ -28,6 +29,7 @@ final class TenancyProtos {
         .setName(r.name())
         .setRegion(r.region())
         .setDefaultModel(r.defaultModel())
+        .setMonthlyBudgetUsd(Money.formatUsd(r.monthlyBudgetMicros()))
         .setCreatedAt(Fields.timestamp(r.createdAt()))
         .setUpdatedAt(Fields.timestamp(r.updatedAt()))
         .build();

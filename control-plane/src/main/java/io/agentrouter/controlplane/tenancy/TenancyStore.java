@@ -42,6 +42,7 @@ public final class TenancyStore {
       String name,
       String region,
       String defaultModel,
+      @Nullable Long monthlyBudgetMicros,
       Instant createdAt,
       Instant updatedAt) {}
 
@@ -146,7 +147,11 @@ public final class TenancyStore {
   // ---- projects
 
   public ProjectRow createProject(
-      UUID customerId, String name, String region, String defaultModel) {
+      UUID customerId,
+      String name,
+      String region,
+      String defaultModel,
+      @Nullable Long monthlyBudgetMicros) {
     OffsetDateTime now = now();
     UUID id = UUID.randomUUID();
     dsl.insertInto(PROJECTS)
@@ -155,11 +160,19 @@ public final class TenancyStore {
         .set(PROJECTS.NAME, name)
         .set(PROJECTS.REGION, region)
         .set(PROJECTS.DEFAULT_MODEL, defaultModel)
+        .set(PROJECTS.MONTHLY_BUDGET_MICROS, monthlyBudgetMicros)
         .set(PROJECTS.CREATED_AT, now)
         .set(PROJECTS.UPDATED_AT, now)
         .execute();
     return new ProjectRow(
-        id, customerId, name, region, defaultModel, now.toInstant(), now.toInstant());
+        id,
+        customerId,
+        name,
+        region,
+        defaultModel,
+        monthlyBudgetMicros,
+        now.toInstant(),
+        now.toInstant());
   }
 
   public @Nullable ProjectRow project(UUID id) {
@@ -193,8 +206,17 @@ public final class TenancyStore {
         .fetch(TenancyStore::map);
   }
 
+  /** The budget to set on an update: unchanged, removed (null micros) or a new amount. */
+  public record BudgetChange(@Nullable Long micros) {
+    public static final @Nullable BudgetChange UNCHANGED = null;
+  }
+
   public ProjectRow updateProject(
-      UUID id, @Nullable String name, @Nullable String region, @Nullable String defaultModel) {
+      UUID id,
+      @Nullable String name,
+      @Nullable String region,
+      @Nullable String defaultModel,
+      @Nullable BudgetChange budget) {
     var update = dsl.update(PROJECTS).set(PROJECTS.UPDATED_AT, now());
     if (name != null) {
       update = update.set(PROJECTS.NAME, name);
@@ -204,6 +226,9 @@ public final class TenancyStore {
     }
     if (defaultModel != null) {
       update = update.set(PROJECTS.DEFAULT_MODEL, defaultModel);
+    }
+    if (budget != null) {
+      update = update.set(PROJECTS.MONTHLY_BUDGET_MICROS, budget.micros());
     }
     ProjectsRecord r = update.where(PROJECTS.ID.eq(id)).returning().fetchOne();
     if (r == null) {
@@ -480,6 +505,7 @@ public final class TenancyStore {
         r.getName(),
         r.getRegion(),
         r.getDefaultModel(),
+        r.getMonthlyBudgetMicros(),
         r.getCreatedAt().toInstant(),
         r.getUpdatedAt().toInstant());
   }

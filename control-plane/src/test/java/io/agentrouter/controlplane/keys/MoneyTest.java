@@ -26,4 +26,12 @@ class MoneyTest {
     assertThatThrownBy(() -> Money.parseUsd("monthly_budget_usd", "0.0000001"))
         .hasMessageContaining("more than 6 decimals");
   }
+
+  @Test
+  void aBudgetIsPositiveOrAbsentBecauseDataPlanesReadZeroAsNoCap() {
+    assertThat(Money.parseBudgetUsd("monthly_budget_usd", "")).isNull();
+    assertThat(Money.parseBudgetUsd("monthly_budget_usd", "0.5")).isEqualTo(500_000L);
+    assertThatThrownBy(() -> Money.parseBudgetUsd("monthly_budget_usd", "0.00"))
+        .hasMessageContaining("0 is not a budget");
+  }
 }
