@@ -13,6 +13,7 @@ import io.agentrouter.dataplane.api.GatewayErrorHandler;
 import io.agentrouter.dataplane.api.InternalServices;
 import io.agentrouter.dataplane.budget.BudgetLedger;
 import io.agentrouter.dataplane.budget.LocalBudgetLedger;
+import io.agentrouter.dataplane.budget.SharedBudgetLedger;
 import io.agentrouter.dataplane.chain.Endpoint;
 import io.agentrouter.dataplane.config.ConfigHolder;
 import io.agentrouter.dataplane.config.ConfigSource;
@@ -85,7 +86,19 @@ public final class DataPlane implements AutoCloseable {
         b.limiter != null
             ? b.limiter
             : sharedLimiter != null ? sharedLimiter : new LocalRateLimiter(b.nanoTime);
-    BudgetLedger budgets = b.budgets != null ? b.budgets : new LocalBudgetLedger(b.clock);
+    // Budgets are shared through the same Redis as the limits; the local ledger is the fallback.
+    BudgetLedger budgets =
+        b.budgets != null
+            ? b.budgets
+            : sharedLimiter != null
+                ? new SharedBudgetLedger(
+                    sharedLimiter.budgetCounters(),
+                    new LocalBudgetLedger(b.clock),
+                    sharedLimiter::degraded,
+                    requireNonNull(b.redis).failureMode() == RedisLimiterSettings.FailureMode.OPEN,
+                    b.clock,
+                    registry)
+                : new LocalBudgetLedger(b.clock);
     if (usage instanceof MeterBinder binder) {
       binder.bindTo(registry); // the spool's size and drop meters
     }

@@ -102,6 +102,23 @@ public final class LocalBudgetLedger implements BudgetLedger {
     }
   }
 
+  /**
+   * Adds spend that another ledger admitted (the shared one), so this ledger can take over with an
+   * up-to-date view when that one is away.
+   */
+  public synchronized void recordSpend(
+      KeyConfig key, @Nullable ProjectConfig project, BigDecimal actualUsd) {
+    YearMonth month = YearMonth.now(clock.withZone(ZoneOffset.UTC));
+    if (key.monthlyBudgetUsd() != null) {
+      State s = state(new Scope(key.projectId(), key.keyId().toString()), month);
+      s.spent = s.spent.add(actualUsd);
+    }
+    if (project != null && project.monthlyBudgetUsd() != null) {
+      State s = state(new Scope(project.id(), null), month);
+      s.spent = s.spent.add(actualUsd);
+    }
+  }
+
   @Override
   public synchronized void positions(List<BudgetPosition> positions) {
     YearMonth month = YearMonth.now(clock.withZone(ZoneOffset.UTC));

@@ -34,8 +34,12 @@ public final class RedisBudgetCounters {
   private final RedisScript reserveScript = RedisScript.resource("reserve.lua");
   private final RedisScript settleScript = RedisScript.resource("settle.lua");
 
-  /** The answer to a reservation; {@code id} settles it. */
-  public record Reservation(boolean held, String id, long freeMicros) {}
+  /**
+   * The answer to a reservation; {@code id} settles it. {@code spentMicros} and {@code heldMicros}
+   * are the budget's spend and holds in progress (this one included when held).
+   */
+  public record Reservation(
+      boolean held, String id, long freeMicros, long spentMicros, long heldMicros) {}
 
   RedisBudgetCounters(
       Supplier<CompletableFuture<RedisAsyncCommands<String, String>>> redis,
@@ -52,10 +56,25 @@ public final class RedisBudgetCounters {
 
   /** Holds {@code amountMicros} of the budget {@code scope} limited to {@code limitMicros}. */
   public CompletionStage<Reservation> reserve(String scope, long limitMicros, long amountMicros) {
+    return reserve(scope, limitMicros, amountMicros, 0);
+  }
+
+  /**
+   * Like {@link #reserve(String, long, long)}, first raising the scope's spend to at least {@code
+   * floorMicros}: what the control plane has recorded for it this month.
+   */
+  public CompletionStage<Reservation> reserve(
+      String scope, long limitMicros, long amountMicros, long floorMicros) {
     String[] keys = keys(scope);
-    if (amountMicros < 0 || limitMicros < 0) {
+    if (amountMicros < 0 || limitMicros < 0 || floorMicros < 0) {
       throw new IllegalArgumentException(
-          "amountMicros: " + amountMicros + ", limitMicros: " + limitMicros + " (expected: >= 0)");
+          "amountMicros: "
+              + amountMicros
+              + ", limitMicros: "
+              + limitMicros
+              + ", floorMicros: "
+              + floorMicros
+              + " (expected: >= 0)");
     }
     String id = UUID.randomUUID().toString();
     return redis
@@ -70,12 +89,17 @@ public final class RedisBudgetCounters {
                     Long.toString(amountMicros),
                     id,
                     Long.toString(holdFor.toMillis()),
-                    Long.toString(KEY_TTL.toMillis())))
+                    Long.toString(KEY_TTL.toMillis()),
+                    Long.toString(floorMicros)))
         .orTimeout(timeout.toNanos(), TimeUnit.NANOSECONDS)
         .thenApply(
             l ->
                 new Reservation(
-                    ((Number) l.get(0)).longValue() == 1, id, ((Number) l.get(1)).longValue()));
+                    ((Number) l.get(0)).longValue() == 1,
+                    id,
+                    ((Number) l.get(1)).longValue(),
+                    ((Number) l.get(2)).longValue(),
+                    ((Number) l.get(3)).longValue()));
   }
 
   /** Ends reservation {@code id} with its real cost; answers the spend so far. */

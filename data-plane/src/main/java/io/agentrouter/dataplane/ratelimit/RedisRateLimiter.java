@@ -309,8 +309,8 @@ public final class RedisRateLimiter implements RateLimiter, AutoCloseable {
         settings.lease());
   }
 
-  /** Whether checks currently skip Redis. */
-  boolean degraded() {
+  /** Whether checks currently skip Redis (its breaker is open). */
+  public boolean degraded() {
     return breaker.open();
   }
 

@@ -1,6 +1,7 @@
 package io.agentrouter.dataplane.budget;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -14,6 +15,7 @@ import io.agentrouter.common.usage.UsageRecord;
 import io.agentrouter.dataplane.TestGateway;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -54,9 +56,10 @@ class BudgetTest {
           .contains("monthly budget of $0.00001")
           .contains("$0.000008 spent");
       assertThat(fake.received()).hasSize(2);
-      BigDecimal billed =
-          gw.usage().stream().map(UsageRecord::costUsd).reduce(BigDecimal.ZERO, BigDecimal::add);
-      assertThat(billed).isEqualByComparingTo("0.000008");
+      // Usage is recorded as each response ends, a moment after the client has it.
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .untilAsserted(() -> assertThat(billed(gw)).isEqualByComparingTo("0.000008"));
     }
   }
 
@@ -74,9 +77,9 @@ class BudgetTest {
       assertThat(statuses.stream().filter(s -> s == 200)).hasSize(10);
       assertThat(statuses.stream().filter(s -> s == 429)).hasSize(20);
       assertThat(fake.received()).hasSize(10);
-      BigDecimal billed =
-          gw.usage().stream().map(UsageRecord::costUsd).reduce(BigDecimal.ZERO, BigDecimal::add);
-      assertThat(billed).isEqualByComparingTo("0.00004");
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .untilAsserted(() -> assertThat(billed(gw)).isEqualByComparingTo("0.00004"));
     }
   }
 
@@ -97,6 +100,10 @@ class BudgetTest {
         assertThat(chat(gw, token).status().code()).isEqualTo(200);
       }
     }
+  }
+
+  private static BigDecimal billed(TestGateway gw) {
+    return gw.usage().stream().map(UsageRecord::costUsd).reduce(BigDecimal.ZERO, BigDecimal::add);
   }
 
   static AggregatedHttpResponse chat(TestGateway gw, String token) {
