@@ -629,6 +629,62 @@ class ConfigSyncIT {
   }
 
   @Test
+  @Order(8)
+  void aProjectReachesTheDataPlanesOfItsAllowedRegionsAndNoOthers() throws Exception {
+    Response created =
+        ok(
+            rest.post(
+                "/v1/customers/" + customer + "/projects",
+                admin,
+                Rest.json(
+                    Map.of(
+                        "name",
+                        "roaming",
+                        "region",
+                        "us-east-1",
+                        "allowed_regions",
+                        List.of("eu-west-1", "eu-west-1")))));
+    String roaming = created.text("project_id");
+    assertThat(created.json().path("allowed_regions").toString()).isEqualTo("[\"eu-west-1\"]");
+    Response bad =
+        rest.send(
+            "PATCH",
+            path(customer, roaming),
+            admin,
+            "{\"allowed_regions\":{\"regions\":[\"EU West\"]}}");
+    assertThat(bad.status()).isEqualTo(400);
+    assertThat(bad.errorMessage()).contains("allowed_regions[0]");
+
+    try (FakeDataplane eu = connect(rest, cp.baseUrl(), "dp-eu-roam", "eu-west-1");
+        FakeDataplane ap = connect(rest, cp.baseUrl(), "dp-ap-1", "ap-south-1")) {
+      assertThat(eu.next().getSnapshot().getProjectsList())
+          .extracting(p -> p.getProjectId())
+          .contains(roaming, euProject)
+          .doesNotContain(usProject);
+      assertThat(ap.next().getSnapshot().getProjectsList())
+          .extracting(p -> p.getProjectId())
+          .doesNotContain(roaming, euProject, usProject);
+      // No data plane in us-east-1: the URL for the project is one of its allowed region.
+      Response url = ok(rest.get("/v1/dataplane-url?project_id=" + roaming, admin));
+      assertThat(url.json().path("dataplane").path("region").asText()).isEqualTo("eu-west-1");
+
+      // Removing the allowed regions takes the project off eu-west-1's data planes.
+      ok(
+          rest.send(
+              "PATCH", path(customer, roaming), admin, "{\"allowed_regions\":{\"regions\":[]}}"));
+      await()
+          .atMost(Duration.ofSeconds(5))
+          .until(
+              () ->
+                  eu.next().getSnapshot().getProjectsList().stream()
+                      .noneMatch(p -> p.getProjectId().equals(roaming)));
+      Response none = rest.get("/v1/dataplane-url?project_id=" + roaming, admin);
+      assertThat(none.status()).isEqualTo(503);
+      assertThat(none.errorMessage()).contains("us-east-1");
+    }
+  }
+
+  @Test
   @Order(100)
   void rotationRewrapsEveryRowAndTheOldKeyNoLongerDecrypts() throws Exception {
     SecureRandom random = new SecureRandom();

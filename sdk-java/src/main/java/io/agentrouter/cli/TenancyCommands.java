@@ -5,7 +5,10 @@ import io.agentrouter.proto.admin.v1.Customer;
 import io.agentrouter.proto.admin.v1.ListCustomersResponse;
 import io.agentrouter.proto.admin.v1.ListProjectsResponse;
 import io.agentrouter.proto.admin.v1.Project;
+import io.agentrouter.proto.admin.v1.Regions;
 import io.agentrouter.proto.admin.v1.UpdateProjectRequest;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.jspecify.annotations.Nullable;
 import picocli.CommandLine.Command;
@@ -97,6 +100,12 @@ final class TenancyCommands {
         description = "Spend cap for all the project's keys together, e.g. 500.")
     String budget = "";
 
+    @Option(
+        names = "--allowed-region",
+        paramLabel = "REGION",
+        description = "Another region whose data planes may serve the project (repeatable).")
+    List<String> allowedRegions = new ArrayList<>();
+
     ProjectsCreate(RootCommand root) {
       this.root = root;
     }
@@ -113,6 +122,7 @@ final class TenancyCommands {
                       .setRegion(region)
                       .setDefaultModel(defaultModel)
                       .setMonthlyBudgetUsd(budget)
+                      .addAllAllowedRegions(allowedRegions)
                       .build());
       printProject(root.out(), p);
     }
@@ -145,6 +155,12 @@ final class TenancyCommands {
         description = "New spend cap for the whole project (\"\" removes it).")
     @Nullable String budget;
 
+    @Option(
+        names = "--allowed-regions",
+        paramLabel = "R1,R2",
+        description = "Replace the allowed regions, comma-separated (\"\" removes them all).")
+    @Nullable String allowedRegions;
+
     ProjectsUpdate(RootCommand root) {
       this.root = root;
     }
@@ -167,6 +183,15 @@ final class TenancyCommands {
       if (budget != null) {
         b.setMonthlyBudgetUsd(budget);
       }
+      if (allowedRegions != null) {
+        b.setAllowedRegions(
+            Regions.newBuilder()
+                .addAllRegions(
+                    Arrays.stream(allowedRegions.split(","))
+                        .map(String::strip)
+                        .filter(r -> !r.isEmpty())
+                        .toList()));
+      }
       printProject(root.out(), root.client().projects().update(b.build()));
     }
   }
@@ -181,7 +206,8 @@ final class TenancyCommands {
                 "name", p.getName(),
                 "region", p.getRegion(),
                 "default_model", Output.orDash(p.getDefaultModel()),
-                "monthly_budget_usd", Output.orDash(p.getMonthlyBudgetUsd())));
+                "monthly_budget_usd", Output.orDash(p.getMonthlyBudgetUsd()),
+                "allowed_regions", Output.orDash(String.join(",", p.getAllowedRegionsList()))));
   }
 
   @Command(name = "list", description = "List a customer's projects.")

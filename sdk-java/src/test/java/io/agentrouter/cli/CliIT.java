@@ -129,9 +129,12 @@ class CliIT {
                     "--customer",
                     customer,
                     "--monthly-budget-usd",
-                    "250.5")
+                    "250.5",
+                    "--allowed-regions",
+                    "eu-central-1, us-east-1")
                 .out())
-        .containsPattern("monthly_budget_usd\\s+250.5");
+        .containsPattern("monthly_budget_usd\\s+250.5")
+        .containsPattern("allowed_regions\\s+eu-central-1,us-east-1");
     Run zero =
         cli.run("projects", "update", project, "--customer", customer, "--monthly-budget-usd", "0");
     assertThat(zero.code()).isEqualTo(ExitCodes.USAGE);

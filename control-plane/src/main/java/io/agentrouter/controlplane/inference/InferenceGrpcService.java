@@ -127,11 +127,13 @@ public final class InferenceGrpcService
                       10_000);
           Map<String, List<DataplaneRow>> byRegion = new HashMap<>();
           for (ProjectRow p : projects) {
-            List<DataplaneRow> eligible =
-                byRegion.computeIfAbsent(p.region(), dataplanes::eligible);
-            DataplaneRow dp = pick(p.id(), eligible);
-            if (dp != null) {
-              b.addDataplanes(entry(p, dp));
+            for (String region : p.servingRegions()) {
+              DataplaneRow dp =
+                  pick(p.id(), byRegion.computeIfAbsent(region, dataplanes::eligible));
+              if (dp != null) {
+                b.addDataplanes(entry(p, dp));
+                break;
+              }
             }
           }
           return b.build();
@@ -165,18 +167,21 @@ public final class InferenceGrpcService
     return access.projectById(caller, project).project();
   }
 
+  /** A data plane of the home region, else of the first allowed region that has one. */
   private DataplaneRow choose(ProjectRow project) {
-    DataplaneRow dp = pick(project.id(), dataplanes.eligible(project.region()));
-    if (dp == null) {
-      throw ApiException.unavailable(
-          "no data plane is eligible for region '"
-              + project.region()
-              + "' of project '"
-              + project.id()
-              + "' (expected a registered, not drained data plane in that region)",
-          Duration.ofSeconds(30));
+    for (String region : project.servingRegions()) {
+      DataplaneRow dp = pick(project.id(), dataplanes.eligible(region));
+      if (dp != null) {
+        return dp;
+      }
     }
-    return dp;
+    throw ApiException.unavailable(
+        "no data plane is eligible for project '"
+            + project.id()
+            + "' in regions "
+            + project.servingRegions()
+            + " (expected a registered, not drained data plane in its region or an allowed one)",
+        Duration.ofSeconds(30));
   }
 
   /** Rendezvous hashing: each project sticks to one data plane while the set stays the same. */

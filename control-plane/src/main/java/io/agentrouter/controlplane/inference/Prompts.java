@@ -251,23 +251,26 @@ public final class Prompts {
     }
   }
 
+  /** A healthy data plane of the home region, else of the first allowed region that has one. */
   private DataplaneRow choose(ProjectRow project, Instant now) {
-    DataplaneRow dp =
-        InferenceGrpcService.pick(
-            project.id(), dataplanes.healthy(project.region(), now.minus(HEARTBEAT_WINDOW)));
-    if (dp == null) {
-      throw ApiException.unavailable(
-          "no data plane is eligible for region '"
-              + project.region()
-              + "' of project '"
-              + project.id()
-              + "' (expected an active, not drained data plane in that region with a heartbeat in"
-              + " the last "
-              + HEARTBEAT_WINDOW.toSeconds()
-              + " s)",
-          Duration.ofSeconds(30));
+    for (String region : project.servingRegions()) {
+      DataplaneRow dp =
+          InferenceGrpcService.pick(
+              project.id(), dataplanes.healthy(region, now.minus(HEARTBEAT_WINDOW)));
+      if (dp != null) {
+        return dp;
+      }
     }
-    return dp;
+    throw ApiException.unavailable(
+        "no data plane is eligible for project '"
+            + project.id()
+            + "' in regions "
+            + project.servingRegions()
+            + " (expected an active, not drained data plane in its region or an allowed one with"
+            + " a heartbeat in the last "
+            + HEARTBEAT_WINDOW.toSeconds()
+            + " s)",
+        Duration.ofSeconds(30));
   }
 
   private static PromptResponse parse(byte[] stored) {

@@ -42,6 +42,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import org.jooq.DSLContext;
+import org.jooq.impl.DSL;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -104,7 +105,12 @@ public final class SnapshotBuilder {
 
     List<ProjectsRecord> projects =
         tx.selectFrom(PROJECTS)
-            .where(PROJECTS.REGION.eq(region))
+            // Home region, or allowed: a data plane holds exactly the projects it may serve.
+            .where(
+                PROJECTS
+                    .REGION
+                    .eq(region)
+                    .or(DSL.val(region).eq(DSL.any(PROJECTS.ALLOWED_REGIONS))))
             .orderBy(PROJECTS.CREATED_AT, PROJECTS.ID)
             .fetch();
     Set<UUID> projectIds = new HashSet<>();

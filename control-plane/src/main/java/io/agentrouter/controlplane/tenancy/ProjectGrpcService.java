@@ -25,6 +25,7 @@ import io.agentrouter.proto.admin.v1.RemoveProjectMemberRequest;
 import io.agentrouter.proto.admin.v1.UpdateProjectMemberRequest;
 import io.agentrouter.proto.admin.v1.UpdateProjectRequest;
 import io.grpc.stub.StreamObserver;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.UUID;
 
@@ -53,9 +54,10 @@ public final class ProjectGrpcService extends ProjectServiceGrpc.ProjectServiceI
           String region = Fields.region("region", req.getRegion());
           String model = Fields.model("default_model", req.getDefaultModel());
           Long budget = Money.parseBudgetUsd("monthly_budget_usd", req.getMonthlyBudgetUsd());
+          List<String> allowed = allowedRegions(req.getAllowedRegionsList());
           access.customer(auth.current(), customerId, Role.ADMIN, "create projects");
           return TenancyProtos.project(
-              store.createProject(customerId, name, region, model, budget));
+              store.createProject(customerId, name, region, model, budget, allowed));
         });
   }
 
@@ -110,9 +112,29 @@ public final class ProjectGrpcService extends ProjectServiceGrpc.ProjectServiceI
                   ? new TenancyStore.BudgetChange(
                       Money.parseBudgetUsd("monthly_budget_usd", req.getMonthlyBudgetUsd()))
                   : TenancyStore.BudgetChange.UNCHANGED;
+          List<String> allowed =
+              req.hasAllowedRegions()
+                  ? allowedRegions(req.getAllowedRegions().getRegionsList())
+                  : null;
           access.project(auth.current(), customerId, projectId, Role.ADMIN, "update the project");
-          return TenancyProtos.project(store.updateProject(projectId, name, region, model, budget));
+          return TenancyProtos.project(
+              store.updateProject(projectId, name, region, model, budget, allowed));
         });
+  }
+
+  private static final int MAX_ALLOWED_REGIONS = 10;
+
+  /** Valid, distinct regions, at most {@value #MAX_ALLOWED_REGIONS}, in the order given. */
+  private static List<String> allowedRegions(List<String> in) {
+    if (in.size() > MAX_ALLOWED_REGIONS) {
+      throw ApiException.invalid(
+          "allowed_regions", in.size() + " regions (expected at most " + MAX_ALLOWED_REGIONS + ")");
+    }
+    LinkedHashSet<String> out = new LinkedHashSet<>();
+    for (int i = 0; i < in.size(); i++) {
+      out.add(Fields.region("allowed_regions[" + i + "]", in.get(i)));
+    }
+    return List.copyOf(out);
   }
 
   @Override

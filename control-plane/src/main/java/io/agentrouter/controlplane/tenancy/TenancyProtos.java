@@ -30,6 +30,7 @@ final class TenancyProtos {
         .setRegion(r.region())
         .setDefaultModel(r.defaultModel())
         .setMonthlyBudgetUsd(Money.formatUsd(r.monthlyBudgetMicros()))
+        .addAllAllowedRegions(r.allowedRegions())
         .setCreatedAt(Fields.timestamp(r.createdAt()))
         .setUpdatedAt(Fields.timestamp(r.updatedAt()))
         .build();

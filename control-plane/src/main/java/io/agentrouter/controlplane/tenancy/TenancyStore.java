@@ -43,8 +43,21 @@ public final class TenancyStore {
       String region,
       String defaultModel,
       @Nullable Long monthlyBudgetMicros,
+      List<String> allowedRegions,
       Instant createdAt,
-      Instant updatedAt) {}
+      Instant updatedAt) {
+    public ProjectRow {
+      allowedRegions = List.copyOf(allowedRegions);
+    }
+
+    /** The home region first, then the allowed ones: where the project may be served. */
+    public List<String> servingRegions() {
+      List<String> all = new ArrayList<>(1 + allowedRegions.size());
+      all.add(region);
+      allowedRegions.stream().filter(r -> !r.equals(region)).forEach(all::add);
+      return all;
+    }
+  }
 
   /** One membership of a principal; projectId is null for customer-level ones. */
   public record MembershipRow(
@@ -151,7 +164,8 @@ public final class TenancyStore {
       String name,
       String region,
       String defaultModel,
-      @Nullable Long monthlyBudgetMicros) {
+      @Nullable Long monthlyBudgetMicros,
+      List<String> allowedRegions) {
     OffsetDateTime now = now();
     UUID id = UUID.randomUUID();
     dsl.insertInto(PROJECTS)
@@ -161,6 +175,7 @@ public final class TenancyStore {
         .set(PROJECTS.REGION, region)
         .set(PROJECTS.DEFAULT_MODEL, defaultModel)
         .set(PROJECTS.MONTHLY_BUDGET_MICROS, monthlyBudgetMicros)
+        .set(PROJECTS.ALLOWED_REGIONS, allowedRegions.toArray(String[]::new))
         .set(PROJECTS.CREATED_AT, now)
         .set(PROJECTS.UPDATED_AT, now)
         .execute();
@@ -171,6 +186,7 @@ public final class TenancyStore {
         region,
         defaultModel,
         monthlyBudgetMicros,
+        allowedRegions,
         now.toInstant(),
         now.toInstant());
   }
@@ -216,7 +232,8 @@ public final class TenancyStore {
       @Nullable String name,
       @Nullable String region,
       @Nullable String defaultModel,
-      @Nullable BudgetChange budget) {
+      @Nullable BudgetChange budget,
+      @Nullable List<String> allowedRegions) {
     var update = dsl.update(PROJECTS).set(PROJECTS.UPDATED_AT, now());
     if (name != null) {
       update = update.set(PROJECTS.NAME, name);
@@ -229,6 +246,9 @@ public final class TenancyStore {
     }
     if (budget != null) {
       update = update.set(PROJECTS.MONTHLY_BUDGET_MICROS, budget.micros());
+    }
+    if (allowedRegions != null) {
+      update = update.set(PROJECTS.ALLOWED_REGIONS, allowedRegions.toArray(String[]::new));
     }
     ProjectsRecord r = update.where(PROJECTS.ID.eq(id)).returning().fetchOne();
     if (r == null) {
@@ -506,6 +526,7 @@ public final class TenancyStore {
         r.getRegion(),
         r.getDefaultModel(),
         r.getMonthlyBudgetMicros(),
+        r.getAllowedRegions() == null ? List.of() : List.of(r.getAllowedRegions()),
         r.getCreatedAt().toInstant(),
         r.getUpdatedAt().toInstant());
   }

@@ -275,7 +275,9 @@ class PromptIT {
     Response r =
         rest.post(promptPath(farProject), admin, "{\"prompt\":\"x\",\"model\":\"gpt-4o\"}");
     assertThat(r.status()).isEqualTo(503);
-    assertThat(r.errorMessage()).startsWith("no data plane is eligible for region 'ap-south-1'");
+    assertThat(r.errorMessage())
+        .startsWith(
+            "no data plane is eligible for project '" + farProject + "' in regions [ap-south-1]");
   }
 
   @Test
