@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import com.linecorp.armeria.client.grpc.GrpcClients;
 import io.agentrouter.controlplane.testing.Rest;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
@@ -13,10 +15,13 @@ import io.agentrouter.proto.inference.v1.PromptRequest;
 import io.agentrouter.proto.inference.v1.PromptResponse;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -128,6 +133,47 @@ class PromptEndToEndIT {
         grpcMs,
         viaGrpc.getModel(),
         viaGrpc.getDataplaneId());
+  }
+
+  @Test
+  void theAgentrouterCliPromptsThroughARealDataPlane() throws Exception {
+    // The launcher script and the shaded jar, as a user runs them; credentials from the env.
+    Path launcher = Path.of("..", "sdk-java", "bin", "agentrouter").toAbsolutePath().normalize();
+    Path jar =
+        Path.of("..", "sdk-java", "target", "agentrouter-cli.jar").toAbsolutePath().normalize();
+    assertThat(jar).as("built by the sdk-java module before this one").exists();
+    ProcessBuilder pb =
+        new ProcessBuilder(
+            launcher.toString(),
+            "api",
+            "prompt",
+            "Say hello",
+            "--customer",
+            tenant.customerId(),
+            "--project",
+            tenant.projectId(),
+            "--model",
+            "smart",
+            "-o",
+            "json");
+    pb.environment().put("AGENTROUTER_BASE_URL", planes.controlPlaneUrl());
+    pb.environment().put("AGENTROUTER_API_KEY", planes.adminKey());
+    pb.environment().put("AGENTROUTER_CLI_JAR", jar.toString());
+    pb.environment()
+        .put("AGENTROUTER_JAVA", ProcessHandle.current().info().command().orElseThrow());
+    pb.environment().put("XDG_CONFIG_HOME", planes.newDir("cli-config").toString());
+    Path out = planes.newDir("cli-out").resolve("stdout.json");
+    Path err = out.resolveSibling("stderr.txt");
+    pb.redirectOutput(out.toFile()).redirectError(err.toFile());
+    Process p = pb.start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("the CLI finished within 60 s").isTrue();
+    assertThat(p.exitValue()).as(Files.readString(err)).isZero();
+    JsonNode r = new ObjectMapper().readTree(Files.readString(out));
+    assertThat(r.path("completion").asText()).isEqualTo("Hello from the fake");
+    assertThat(r.path("model").asText()).isEqualTo("openai/gpt-4o-mini");
+    assertThat(dataplaneIds).contains(r.path("dataplane_id").asText());
+    assertThat(r.path("prompt_tokens").asLong()).isEqualTo(10);
+    assertThat(Files.readString(err)).doesNotContain(planes.adminKey());
   }
 
   @Test
