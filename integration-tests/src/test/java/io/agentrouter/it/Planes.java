@@ -41,7 +41,8 @@ final class Planes implements AutoCloseable {
   static final Logger log = LoggerFactory.getLogger("it");
   static final String REGION = "eu-west";
 
-  private final TestDatabase database;
+  private final @Nullable TestDatabase database;
+  private final String jdbcUrl;
   private final Path root;
   private final Path controlPlaneDir;
   private final List<ManagedDataPlane> dataPlanes = new ArrayList<>();
@@ -49,8 +50,9 @@ final class Planes implements AutoCloseable {
   private int port;
   private final String adminKey;
 
-  private Planes() throws Exception {
-    database = TestDatabase.create();
+  private Planes(@Nullable TestDatabase database, String jdbcUrl) throws Exception {
+    this.database = database;
+    this.jdbcUrl = requireNonNull(jdbcUrl, "jdbcUrl");
     root = Files.createTempDirectory("agentrouter-it");
     controlPlaneDir = Files.createDirectories(root.resolve("cp"));
     startControlPlane();
@@ -58,7 +60,21 @@ final class Planes implements AutoCloseable {
   }
 
   static Planes start() throws Exception {
-    return new Planes();
+    TestDatabase db = TestDatabase.create();
+    try {
+      return new Planes(db, db.jdbcUrl());
+    } catch (Exception | Error e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  /**
+   * On a database the caller owns (and may stop and start, e.g. an embedded PostgreSQL of its own):
+   * nothing is created or dropped there beyond what the control plane migrates.
+   */
+  static Planes start(String jdbcUrl) throws Exception {
+    return new Planes(null, jdbcUrl);
   }
 
   /** Starts the control plane; after the first start on the same port as before. */
@@ -78,7 +94,7 @@ final class Planes implements AutoCloseable {
                       new ControlPlaneConfig(
                           port,
                           controlPlaneDir,
-                          database.jdbcUrl(),
+                          jdbcUrl,
                           null,
                           null,
                           null,
@@ -118,7 +134,7 @@ final class Planes implements AutoCloseable {
 
   /** An open JDBC connection to the control plane's database, for counting what it stored. */
   Connection jdbc() throws SQLException {
-    return DriverManager.getConnection(database.jdbcUrl());
+    return DriverManager.getConnection(jdbcUrl);
   }
 
   /** A new directory under this fixture's root. */
@@ -254,7 +270,9 @@ final class Planes implements AutoCloseable {
       }
     }
     stopControlPlane();
-    database.close();
+    if (database != null) {
+      database.close();
+    }
     try (Stream<Path> files = Files.walk(root)) {
       files.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
     }
