@@ -32,16 +32,12 @@ final class ManagedDataPlane implements AutoCloseable {
   final List<String> fatal = new CopyOnWriteArrayList<>();
   private final Server server;
 
-  private ManagedDataPlane(String controlPlaneUrl, Path dataDir, @Nullable String token, int port) {
+  private ManagedDataPlane(
+      List<String> controlPlaneUrls, Path dataDir, @Nullable String token, int port) {
     this.dataDir = requireNonNull(dataDir, "dataDir");
     ManagedSettings settings =
         new ManagedSettings(
-            List.of(controlPlaneUrl),
-            token,
-            dataDir,
-            null,
-            Duration.ofMillis(500),
-            64L * 1024 * 1024);
+            controlPlaneUrls, token, dataDir, null, Duration.ofMillis(500), 64L * 1024 * 1024);
     DataPlane[] holder = new DataPlane[1];
     try {
       UsageSpool spool =
@@ -67,7 +63,13 @@ final class ManagedDataPlane implements AutoCloseable {
   /** Starts on {@code port} (0: any free one); {@code token} only for the first start. */
   static ManagedDataPlane start(
       String controlPlaneUrl, Path dataDir, @Nullable String token, int port) {
-    return new ManagedDataPlane(controlPlaneUrl, dataDir, token, port);
+    return new ManagedDataPlane(List.of(controlPlaneUrl), dataDir, token, port);
+  }
+
+  /** Starts with several control-plane URLs (replicas), used in turn when one is unreachable. */
+  static ManagedDataPlane start(
+      List<String> controlPlaneUrls, Path dataDir, @Nullable String token, int port) {
+    return new ManagedDataPlane(controlPlaneUrls, dataDir, token, port);
   }
 
   String url() {

@@ -108,6 +108,36 @@ final class Planes implements AutoCloseable {
     port = requireNonNull(controlPlane).port();
   }
 
+  /**
+   * A second control-plane replica on the same database and master key, with its own data dir and
+   * port, as a second pod behind one URL would be. The caller closes it.
+   */
+  ControlPlane startReplica() throws Exception {
+    Path dir = newDir("cp-replica");
+    String masterKey = Files.readString(controlPlaneDir.resolve("master.key")).strip();
+    return ControlPlane.start(
+        new ControlPlaneConfig(
+            0,
+            dir,
+            jdbcUrl,
+            null,
+            null,
+            masterKey,
+            List.of(),
+            null,
+            ControlPlaneConfig.DEFAULT_JWT_ISSUER,
+            true),
+        new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
+  }
+
+  /** Starts a data plane in managed mode that knows every control-plane URL in {@code urls}. */
+  ManagedDataPlane startDataPlane(
+      Registration reg, Path dataDir, @Nullable String token, List<String> urls) {
+    ManagedDataPlane dp = ManagedDataPlane.start(urls, dataDir, token, reg.port());
+    dataPlanes.add(dp);
+    return dp;
+  }
+
   /** Stops the control plane's server and everything it holds (the database stays). */
   void stopControlPlane() {
     if (controlPlane != null) {
