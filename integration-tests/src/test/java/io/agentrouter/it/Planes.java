@@ -181,6 +181,11 @@ final class Planes implements AutoCloseable {
 
   /** Registers a data plane over REST (operator), for the port it will listen on. */
   Registration register(String name) {
+    return register(name, 1);
+  }
+
+  /** Registers a data plane whose token {@code instances} instances may use. */
+  Registration register(String name, int instances) {
     int p = freePort();
     Rest.Response r =
         rest()
@@ -191,7 +196,8 @@ final class Planes implements AutoCloseable {
                     Map.of(
                         "name", name,
                         "region", REGION,
-                        "public_url", "http://127.0.0.1:" + p)));
+                        "public_url", "http://127.0.0.1:" + p,
+                        "max_instances", instances)));
     assertThat(r.status()).as(r.body()).isEqualTo(200);
     return new Registration(
         r.json().path("dataplane").path("dataplane_id").asText(),

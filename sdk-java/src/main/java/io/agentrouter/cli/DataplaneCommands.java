@@ -91,13 +91,20 @@ final class DataplaneCommands {
         description = "URL applications use.")
     String publicUrl = "";
 
+    @Option(
+        names = "--max-instances",
+        paramLabel = "N",
+        description = "Pods that may register with the token, each as its own instance (1-1000).")
+    int maxInstances = 1;
+
     Register(RootCommand root) {
       this.root = root;
     }
 
     @Override
     public void run() {
-      RegisterDataplaneResponse r = root.client().dataplanes().register(name, region, publicUrl);
+      RegisterDataplaneResponse r =
+          root.client().dataplanes().register(name, region, publicUrl, maxInstances);
       Output out = root.out();
       out.print(
           r,
@@ -108,6 +115,7 @@ final class DataplaneCommands {
                   "region", r.getDataplane().getRegion(),
                   "public_url", r.getDataplane().getPublicUrl(),
                   "status", Output.name(r.getDataplane().getStatus(), "DATAPLANE_STATUS_"),
+                  "registrations_left", Integer.toString(r.getDataplane().getRegistrationsLeft()),
                   "registration_token", r.getRegistrationToken()));
       root.ctx
           .err()

@@ -27,11 +27,21 @@ public final class DataplanesClient {
 
   /** Registers a data plane. Not retried. */
   public RegisterDataplaneResponse register(String name, String region, String publicUrl) {
+    return register(name, region, publicUrl, 1);
+  }
+
+  /**
+   * Registers a data plane whose token {@code maxInstances} instances (pods) may use, each
+   * registering as its own instance. Not retried.
+   */
+  public RegisterDataplaneResponse register(
+      String name, String region, String publicUrl, int maxInstances) {
     var request =
         RegisterDataplaneRequest.newBuilder()
             .setName(requireNonNull(name, "name"))
             .setRegion(requireNonNull(region, "region"))
             .setPublicUrl(requireNonNull(publicUrl, "publicUrl"))
+            .setMaxInstances(maxInstances)
             .build();
     return calls.write(() -> stub.registerDataplane(request));
   }

@@ -35,6 +35,8 @@ public final class DataplaneGrpcService extends DataplaneServiceGrpc.DataplaneSe
   /** Prefix of one-time registration tokens, so they are recognisable in a secret scanner. */
   public static final String TOKEN_PREFIX = "ar-dpreg-";
 
+  static final int MAX_INSTANCES = 1000;
+
   private final Authenticator auth;
   private final DataplaneStore store;
   private final Clock clock;
@@ -58,6 +60,12 @@ public final class DataplaneGrpcService extends DataplaneServiceGrpc.DataplaneSe
           String name = Fields.name("name", req.getName(), Fields.MAX_NAME);
           String region = Fields.region("region", req.getRegion());
           String url = publicUrl(req.getPublicUrl());
+          int instances = req.getMaxInstances() == 0 ? 1 : req.getMaxInstances();
+          if (instances < 1 || instances > MAX_INSTANCES) {
+            throw ApiException.invalid(
+                "max_instances",
+                req.getMaxInstances() + " (expected 1-" + MAX_INSTANCES + ", or 0 for 1)");
+          }
           requireOperator("register data planes");
           byte[] secret = new byte[32];
           random.nextBytes(secret);
@@ -70,6 +78,7 @@ public final class DataplaneGrpcService extends DataplaneServiceGrpc.DataplaneSe
                   region,
                   url,
                   sha256(token),
+                  instances,
                   Fields.micros(clock.instant()));
           return RegisterDataplaneResponse.newBuilder()
               .setDataplane(toProto(row))
@@ -218,6 +227,10 @@ public final class DataplaneGrpcService extends DataplaneServiceGrpc.DataplaneSe
       b.setLastNackAt(Fields.timestamp(r.lastNackAt()));
     }
     b.setHealthy(r.healthy(java.time.Instant.now()));
+    if (r.poolId() != null) {
+      b.setPoolId(r.poolId().toString());
+    }
+    b.setRegistrationsLeft(r.registrationsLeft());
     if (r.ackedConfigVersion() != null) {
       b.setAckedConfigVersion(r.ackedConfigVersion());
     }

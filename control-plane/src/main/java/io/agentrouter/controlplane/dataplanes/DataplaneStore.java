@@ -34,7 +34,9 @@ public final class DataplaneStore {
       @Nullable String ackedConfigVersion,
       @Nullable String lastNackVersion,
       @Nullable String lastNackError,
-      @Nullable Instant lastNackAt) {
+      @Nullable Instant lastNackAt,
+      @Nullable UUID poolId,
+      int registrationsLeft) {
     /** Heartbeat within {@link #HEALTHY_WITHIN} of {@code now}. */
     public boolean healthy(Instant now) {
       return lastHeartbeatAt != null && lastHeartbeatAt.isAfter(now.minus(HEALTHY_WITHIN));
@@ -50,7 +52,13 @@ public final class DataplaneStore {
   public static final java.time.Duration HEALTHY_WITHIN = HEARTBEAT_INTERVAL.multipliedBy(3);
 
   public DataplaneRow insert(
-      UUID id, String name, String region, String publicUrl, String tokenHash, Instant now) {
+      UUID id,
+      String name,
+      String region,
+      String publicUrl,
+      String tokenHash,
+      int maxInstances,
+      Instant now) {
     int n =
         dsl.insertInto(DATAPLANES)
             .set(DATAPLANES.ID, id)
@@ -58,6 +66,7 @@ public final class DataplaneStore {
             .set(DATAPLANES.REGION, region)
             .set(DATAPLANES.PUBLIC_URL, publicUrl)
             .set(DATAPLANES.REGISTRATION_TOKEN_HASH, tokenHash)
+            .set(DATAPLANES.REGISTRATIONS_LEFT, maxInstances)
             .set(DATAPLANES.CREATED_AT, now.atOffset(ZoneOffset.UTC))
             .onConflictDoNothing()
             .execute();
@@ -104,19 +113,55 @@ public final class DataplaneStore {
   }
 
   /**
-   * Exchanges a registration token (by hash) for a credential (by hash), once: the token hash is
-   * cleared in the same statement.
+   * Exchanges a registration token (by hash) for a credential (by hash). The first exchange
+   * activates the registered data plane; while registrations are left, each later one adds a
+   * sibling instance with the same region and URL. The last one clears the token hash. The token
+   * row is locked, so concurrent exchanges never register more instances than allowed.
    */
   public @Nullable DataplaneRow activate(String tokenHash, String credentialHash, Instant now) {
-    DataplanesRecord r =
-        dsl.update(DATAPLANES)
-            .set(DATAPLANES.REGISTRATION_TOKEN_HASH, (String) null)
-            .set(DATAPLANES.CREDENTIAL_HASH, credentialHash)
-            .set(DATAPLANES.ACTIVATED_AT, now.atOffset(ZoneOffset.UTC))
-            .where(DATAPLANES.REGISTRATION_TOKEN_HASH.eq(tokenHash))
-            .returning()
-            .fetchOne();
-    return r == null ? null : map(r);
+    return dsl.transactionResult(
+        cfg -> {
+          DSLContext tx = cfg.dsl();
+          DataplanesRecord r =
+              tx.selectFrom(DATAPLANES)
+                  .where(DATAPLANES.REGISTRATION_TOKEN_HASH.eq(tokenHash))
+                  .forUpdate()
+                  .fetchOne();
+          if (r == null || r.getRegistrationsLeft() <= 0) {
+            return null;
+          }
+          int left = r.getRegistrationsLeft() - 1;
+          tx.update(DATAPLANES)
+              .set(DATAPLANES.REGISTRATIONS_LEFT, left)
+              .set(DATAPLANES.REGISTRATION_TOKEN_HASH, left == 0 ? null : tokenHash)
+              .where(DATAPLANES.ID.eq(r.getId()))
+              .execute();
+          if (r.getCredentialHash() == null) {
+            DataplanesRecord first =
+                tx.update(DATAPLANES)
+                    .set(DATAPLANES.CREDENTIAL_HASH, credentialHash)
+                    .set(DATAPLANES.ACTIVATED_AT, now.atOffset(ZoneOffset.UTC))
+                    .where(DATAPLANES.ID.eq(r.getId()))
+                    .returning()
+                    .fetchOne();
+            return map(requireNonNull(first));
+          }
+          UUID id = UUID.randomUUID();
+          DataplanesRecord sibling =
+              tx.insertInto(DATAPLANES)
+                  .set(DATAPLANES.ID, id)
+                  .set(DATAPLANES.NAME, r.getName() + "-" + id.toString().substring(0, 8))
+                  .set(DATAPLANES.REGION, r.getRegion())
+                  .set(DATAPLANES.PUBLIC_URL, r.getPublicUrl())
+                  .set(DATAPLANES.CREDENTIAL_HASH, credentialHash)
+                  .set(DATAPLANES.CREATED_AT, now.atOffset(ZoneOffset.UTC))
+                  .set(DATAPLANES.ACTIVATED_AT, now.atOffset(ZoneOffset.UTC))
+                  .set(DATAPLANES.REGISTRATIONS_LEFT, 0)
+                  .set(DATAPLANES.POOL_ID, r.getId())
+                  .returning()
+                  .fetchOne();
+          return map(requireNonNull(sibling));
+        });
   }
 
   /** Records a heartbeat from the data plane holding this credential; null when unknown. */
@@ -189,6 +234,8 @@ public final class DataplaneStore {
         r.getAckedConfigVersion(),
         r.getLastNackVersion(),
         r.getLastNackError(),
-        r.getLastNackAt() == null ? null : r.getLastNackAt().toInstant());
+        r.getLastNackAt() == null ? null : r.getLastNackAt().toInstant(),
+        r.getPoolId(),
+        r.getRegistrationTokenHash() == null ? 0 : r.getRegistrationsLeft());
   }
 }
