@@ -263,6 +263,7 @@ class ExhaustionEvidenceIT {
       }
       streams.forEach(Conn::close);
       slowloris.forEach(Conn::close);
+      writeTimeline(up, attackStart);
 
       // ---- figures ----
       String output = dp.output();
@@ -461,6 +462,23 @@ class ExhaustionEvidenceIT {
         c.trickle();
       }
     }
+  }
+
+  /** Each slow stream as the upstream saw it, in ms from the attack's start, for forensics. */
+  private static void writeTimeline(SlowUpstream up, long attackStart) throws IOException {
+    StringBuilder sb = new StringBuilder("tag\tstart_ms\tlast_chunk_ms\tended_ms\n");
+    up.streams()
+        .forEach(
+            (tag, st) ->
+                sb.append(tag)
+                    .append('\t')
+                    .append(millis(st.startNanos - attackStart))
+                    .append('\t')
+                    .append(millis(st.lastChunkNanos - attackStart))
+                    .append('\t')
+                    .append(st.endedNanos == 0 ? "-" : millis(st.endedNanos - attackStart))
+                    .append('\n'));
+    Files.writeString(DIR.resolve("upstream-streams.tsv"), sb);
   }
 
   private static int status(String answer) {

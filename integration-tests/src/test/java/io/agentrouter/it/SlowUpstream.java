@@ -9,6 +9,7 @@ import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.ResponseHeaders;
 import com.linecorp.armeria.common.logging.RequestLogProperty;
+import com.linecorp.armeria.common.util.EventLoopGroups;
 import com.linecorp.armeria.server.Server;
 import com.linecorp.armeria.server.ServiceRequestContext;
 import io.netty.channel.Channel;
@@ -65,6 +66,11 @@ final class SlowUpstream implements AutoCloseable {
     this.server =
         Server.builder()
             .http(0)
+            // One event loop: connections are then handled in the order the kernel reports them,
+            // so a stream the gateway closed before it sent the next request is seen to end
+            // before that request arrives. With several loops, a loop running late (on a loaded
+            // machine) could see the new request first and count one stream too many.
+            .workerGroup(EventLoopGroups.newEventLoopGroup(1), true)
             // The slow streams outlive Armeria's default 10 s request timeout on purpose.
             .requestTimeout(Duration.ZERO)
             .service("/v1/chat/completions", (ctx, req) -> serve(ctx, req))
