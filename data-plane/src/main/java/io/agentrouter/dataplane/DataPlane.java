@@ -173,6 +173,8 @@ public final class DataPlane implements AutoCloseable {
     sb.maxRequestLength(settings.maxRequestBytes())
         // Streams may run for minutes; upstream timeouts bound each call instead.
         .requestTimeout(Duration.ZERO)
+        // What bounds idle keep-alive connections and requests whose headers never finish.
+        .idleTimeout(settings.idleTimeout())
         .gracefulShutdownTimeout(
             settings.shutdownQuietPeriod(),
             settings.shutdownQuietPeriod().plus(Duration.ofSeconds(30)))

@@ -23,6 +23,9 @@ import org.jspecify.annotations.Nullable;
  * @param accessLog {@code AGENTROUTER_ACCESS_LOG}, default true
  * @param shutdownQuietPeriod {@code AGENTROUTER_SHUTDOWN_QUIET_MS}: on shutdown, how long to keep
  *     serving while no new request arrives (in-flight ones get 30 s more), default 2 s
+ * @param idleTimeout {@code AGENTROUTER_IDLE_TIMEOUT_MS}: how long a client connection may stay
+ *     open with no request in progress, default 15 s. It also bounds a request whose headers never
+ *     finish arriving (slowloris): until they are complete there is no request in progress.
  */
 public record DataPlaneSettings(
     int httpPort,
@@ -34,7 +37,8 @@ public record DataPlaneSettings(
     Duration breakerOpenFor,
     Duration upstreamConnectTimeout,
     boolean accessLog,
-    Duration shutdownQuietPeriod) {
+    Duration shutdownQuietPeriod,
+    Duration idleTimeout) {
 
   public static final int DEFAULT_PORT = 8090;
   public static final long DEFAULT_MAX_REQUEST_BYTES = 8L * 1024 * 1024;
@@ -51,6 +55,13 @@ public record DataPlaneSettings(
     requireNonNull(configPollInterval, "configPollInterval");
     requireNonNull(breakerOpenFor, "breakerOpenFor");
     requireNonNull(upstreamConnectTimeout, "upstreamConnectTimeout");
+    requireNonNull(idleTimeout, "idleTimeout");
+    // Zero would turn Armeria's idle timeout off and let half-sent requests hold connections
+    // forever.
+    if (idleTimeout.isNegative() || idleTimeout.isZero()) {
+      throw new IllegalArgumentException(
+          "idleTimeout: " + idleTimeout.toMillis() + " ms (expected: > 0)");
+    }
   }
 
   /** Defaults, as with an empty environment. */
@@ -72,7 +83,8 @@ public record DataPlaneSettings(
         Duration.ofMillis(number(env, "AGENTROUTER_BREAKER_OPEN_MS", 30_000)),
         Duration.ofMillis(number(env, "AGENTROUTER_UPSTREAM_CONNECT_TIMEOUT_MS", 5000)),
         !"false".equalsIgnoreCase(env.apply("AGENTROUTER_ACCESS_LOG")),
-        Duration.ofMillis(number(env, "AGENTROUTER_SHUTDOWN_QUIET_MS", 2000)));
+        Duration.ofMillis(number(env, "AGENTROUTER_SHUTDOWN_QUIET_MS", 2000)),
+        Duration.ofMillis(number(env, "AGENTROUTER_IDLE_TIMEOUT_MS", 15_000)));
   }
 
   public DataPlaneSettings withHttpPort(int port) {
@@ -86,7 +98,8 @@ public record DataPlaneSettings(
         breakerOpenFor,
         upstreamConnectTimeout,
         accessLog,
-        shutdownQuietPeriod);
+        shutdownQuietPeriod,
+        idleTimeout);
   }
 
   public DataPlaneSettings withMaxRequestBytes(long bytes) {
@@ -100,7 +113,8 @@ public record DataPlaneSettings(
         breakerOpenFor,
         upstreamConnectTimeout,
         accessLog,
-        shutdownQuietPeriod);
+        shutdownQuietPeriod,
+        idleTimeout);
   }
 
   public DataPlaneSettings withBreaker(int threshold, Duration openFor) {
@@ -114,7 +128,8 @@ public record DataPlaneSettings(
         openFor,
         upstreamConnectTimeout,
         accessLog,
-        shutdownQuietPeriod);
+        shutdownQuietPeriod,
+        idleTimeout);
   }
 
   private static long number(Function<String, @Nullable String> env, String name, long dflt) {
