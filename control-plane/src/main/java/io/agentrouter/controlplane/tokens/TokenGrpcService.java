@@ -88,7 +88,10 @@ public final class TokenGrpcService extends TokenServiceGrpc.TokenServiceImplBas
           Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
           if (keyId != null) {
             // A key the caller cannot see (another project's) is 404 whatever the caller's role.
-            resolveKey(caller, project.id(), keyId, now);
+            KeyRow named = keys.find(keyId);
+            if (named == null || !project.id().equals(named.projectId())) {
+              throw ApiException.notFound("key", keyId);
+            }
           }
           Access.require(pa.role(), Role.MEMBER, "project '" + project.id() + "'", "mint tokens");
           KeyRow key = resolveKey(caller, project.id(), keyId, now);
