@@ -724,6 +724,88 @@ class ConfigSyncIT {
         .isInstanceOf(RuntimeException.class);
   }
 
+  @Test
+  @Order(Integer.MAX_VALUE) // last: it adds routes that other tests do not expect
+  void aRowThatDoesNotDecryptIsLeftOutAndTheRegionStillPublishes() throws Exception {
+    String x =
+        providerKey(customer, euProject, "openai", "sk-swap-x-0123456789abcdef", "")
+            .text("provider_key_id");
+    String y =
+        providerKey(customer, euProject, "openai", "sk-swap-y-0123456789abcdef", "")
+            .text("provider_key_id");
+    // Untouched, and sealed by this replica (an earlier test rotates the master key under others).
+    String z =
+        providerKey(customer, euProject, "openai", "sk-swap-z-0123456789abcdef", "")
+            .text("provider_key_id");
+    for (var t : List.of(Map.entry("via-x", x), Map.entry("via-y", y), Map.entry("via-z", z))) {
+      ok(
+          rest.post(
+              path(customer, euProject) + "/routes",
+              admin,
+              Rest.json(
+                  Map.of(
+                      "alias",
+                      t.getKey(),
+                      "targets",
+                      List.of(
+                          Map.of(
+                              "model",
+                              "openai/gpt-4o",
+                              "provider_key_id",
+                              t.getValue(),
+                              "weight",
+                              1))))));
+    }
+    try (FakeDataplane dp = connect(rest, cp.baseUrl(), "dp-swap", "eu-west-1")) {
+      DataplaneSnapshot before = dp.next().getSnapshot();
+      assertThat(before.getRoutesList())
+          .extracting(r -> r.getAlias())
+          .contains("via-x", "via-y", "via-z");
+      assertThat(before.getProviderCredentialsList())
+          .extracting(c -> c.getProviderKeyId())
+          .contains(x, y, z);
+      swapSealed(x, y);
+      try {
+        // Published, not stuck on the last good snapshot: without the two rows and their
+        // routes, with everything else.
+        DataplaneSnapshot after = dp.next().getSnapshot();
+        assertThat(after.getVersion()).isNotEqualTo(before.getVersion());
+        assertThat(after.getProviderCredentialsList())
+            .extracting(c -> c.getProviderKeyId())
+            .doesNotContain(x, y)
+            .contains(z);
+        assertThat(after.getRoutesList())
+            .extracting(r -> r.getAlias())
+            .doesNotContain("via-x", "via-y")
+            .contains("via-z");
+        assertThat(after.getProviderCredentialsList())
+            .extracting(c -> c.getSecret())
+            .doesNotContain("sk-swap-x-0123456789abcdef", "sk-swap-y-0123456789abcdef");
+      } finally {
+        swapSealed(x, y);
+      }
+    }
+  }
+
+  /** Swaps the sealed secrets of two provider-key rows, as someone with database access could. */
+  static void swapSealed(String x, String y) throws Exception {
+    try (Connection c = cp.dataSource().getConnection();
+        Statement s = c.createStatement()) {
+      s.executeUpdate(
+          "update provider_keys p set wrapped_data_key = q.wrapped_data_key,"
+              + " secret_ciphertext = q.secret_ciphertext from provider_keys q"
+              + " where (p.id, q.id) in (('"
+              + UUID.fromString(x)
+              + "'::uuid, '"
+              + UUID.fromString(y)
+              + "'::uuid), ('"
+              + UUID.fromString(y)
+              + "'::uuid, '"
+              + UUID.fromString(x)
+              + "'::uuid))");
+    }
+  }
+
   static ProviderKeyCrypto.Sealed sealed(String id) throws Exception {
     try (Connection c = cp.dataSource().getConnection();
         Statement s = c.createStatement();

@@ -12,6 +12,7 @@ import com.nimbusds.jwt.SignedJWT;
 import io.agentrouter.common.jwt.MpJwt;
 import io.agentrouter.common.keys.ApiKeys;
 import io.agentrouter.controlplane.testing.ControlPlaneExtension;
+import io.agentrouter.controlplane.testing.CrossTenantMatrix;
 import io.agentrouter.controlplane.testing.LogCapture;
 import io.agentrouter.controlplane.testing.Rest;
 import io.agentrouter.controlplane.testing.Rest.Response;

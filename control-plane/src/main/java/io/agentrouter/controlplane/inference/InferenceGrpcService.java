@@ -77,6 +77,8 @@ public final class InferenceGrpcService
       Fields.checkLength("idempotency_key", req.getIdempotencyKey(), 255);
       ProjectRow project = resolveProject(caller, customerId, projectId);
       Access.ProjectAccess pa = access.project(caller, project.customerId(), project.id());
+      // A key the caller cannot see (another project's) is 404 whatever the caller's role.
+      prompts.requireKeyIn(project.id(), keyId);
       Access.require(pa.role(), Role.MEMBER, "project '" + project.id() + "'", "send prompts");
       // Completes out itself, once the data plane has answered.
       prompts.run(caller, project, model, req.getPrompt(), keyId, req.getIdempotencyKey(), out);

@@ -181,6 +181,16 @@ public final class Prompts {
     }
   }
 
+  /** Throws 404 when {@code keyId} is given and is not a key of the project. */
+  void requireKeyIn(UUID projectId, @Nullable UUID keyId) {
+    if (keyId != null) {
+      KeyRow key = keys.find(keyId);
+      if (key == null || !projectId.equals(key.projectId())) {
+        throw ApiException.notFound("key", keyId);
+      }
+    }
+  }
+
   private KeyRow resolveKey(Caller caller, UUID projectId, @Nullable UUID keyId, Instant now) {
     KeyRow key;
     if (keyId != null) {

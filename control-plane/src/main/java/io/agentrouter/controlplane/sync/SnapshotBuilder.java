@@ -159,14 +159,17 @@ public final class SnapshotBuilder {
     }
 
     Set<UUID> credentials = new HashSet<>();
+    Set<UUID> undecryptable = new HashSet<>();
     for (ProviderKeyRow pk : ProviderKeyStore.listIn(tx, projectIds)) {
       String secret;
       try {
         secret = crypto.open(pk.customerId(), pk.projectId(), pk.id(), pk.sealed());
       } catch (IllegalStateException e) {
-        // One undecryptable row must not take every project of the region down with it.
+        // One undecryptable row must not take every project of the region down with it: the row
+        // and the route targets using it are left out, the rest of the snapshot is published.
         logger.error(
             "Snapshot for region {}: leaving out a provider key: {}", region, e.getMessage());
+        undecryptable.add(pk.id());
         continue;
       }
       credentials.add(pk.id());
@@ -207,10 +210,23 @@ public final class SnapshotBuilder {
               .addAllFallbackOn(r.fallbackOn())
               .setTimeoutMs(r.timeoutMs());
       for (Target t : r.targets()) {
-        rb.addTargets(target(r, t, modelIds, credentials));
+        if (!undecryptable.contains(t.providerKeyId())) {
+          rb.addTargets(target(r, t, modelIds, credentials));
+        }
       }
       for (Target t : r.fallbacks()) {
-        rb.addFallbacks(target(r, t, modelIds, credentials));
+        if (!undecryptable.contains(t.providerKeyId())) {
+          rb.addFallbacks(target(r, t, modelIds, credentials));
+        }
+      }
+      if (rb.getTargetsCount() == 0) {
+        logger.error(
+            "Snapshot for region {}: leaving out route '{}' of project {}: none of its targets'"
+                + " provider keys decrypts",
+            region,
+            r.alias(),
+            r.projectId());
+        continue;
       }
       b.addRoutes(rb);
     }

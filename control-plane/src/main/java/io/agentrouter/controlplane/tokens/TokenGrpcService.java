@@ -85,8 +85,15 @@ public final class TokenGrpcService extends TokenServiceGrpc.TokenServiceImplBas
           Caller caller = auth.current();
           ProjectRow project = resolveProject(caller, customerId, projectId);
           Access.ProjectAccess pa = access.project(caller, project.customerId(), project.id());
-          Access.require(pa.role(), Role.MEMBER, "project '" + project.id() + "'", "mint tokens");
           Instant now = clock.instant().truncatedTo(ChronoUnit.SECONDS);
+          if (keyId != null) {
+            // A key the caller cannot see (another project's) is 404 whatever the caller's role.
+            KeyRow named = keys.find(keyId);
+            if (named == null || !project.id().equals(named.projectId())) {
+              throw ApiException.notFound("key", keyId);
+            }
+          }
+          Access.require(pa.role(), Role.MEMBER, "project '" + project.id() + "'", "mint tokens");
           KeyRow key = resolveKey(caller, project.id(), keyId, now);
           if (dataplaneId != null && dataplanes.find(dataplaneId) == null) {
             throw ApiException.notFound("data plane", dataplaneId);

@@ -1,4 +1,4 @@
-package io.agentrouter.controlplane;
+package io.agentrouter.controlplane.testing;
 
 import com.google.api.AnnotationsProto;
 import com.google.api.HttpRule;
@@ -21,18 +21,32 @@ import java.util.regex.Pattern;
 /**
  * Generates the cross-tenant cases from the proto contracts: for every REST endpoint whose request
  * names a tenant-owned id (customer, project, key, member principal), one case per such id with the
- * other tenant's value in it (and one with all of them foreign), everything else valid.
+ * other tenant's value in it (and one with all of them foreign), everything else valid. Each case
+ * carries the request's fields too, so the same case can be sent over gRPC. Published in the test
+ * jar for the evidence suite of {@code integration-tests}.
  */
-final class CrossTenantMatrix {
-  static final Set<String> TENANT_IDS =
+public final class CrossTenantMatrix {
+  public static final Set<String> TENANT_IDS =
       Set.of("customer_id", "project_id", "key_id", "principal_id");
   private static final Pattern VAR = Pattern.compile("\\{([a-z_]+)}");
 
-  /** Ids (values) that belong to the calling tenant and to the foreign one. */
-  record Ids(Map<String, String> own, Map<String, String> foreign) {}
+  private CrossTenantMatrix() {}
 
-  /** One request: method name, HTTP verb, path with query, JSON body (null for none). */
-  record Case(String method, String verb, String path, String body, String foreignField) {
+  /** Ids (values) that belong to the calling tenant and to the foreign one. */
+  public record Ids(Map<String, String> own, Map<String, String> foreign) {}
+
+  /**
+   * One request: method name ({@code Service.Method}), HTTP verb, path with query, JSON body (null
+   * for none), the foreign field(s), the gRPC method and the request's fields as JSON (for gRPC).
+   */
+  public record Case(
+      String method,
+      String verb,
+      String path,
+      String body,
+      String foreignField,
+      MethodDescriptor grpcMethod,
+      String grpcJson) {
     @Override
     public String toString() {
       return verb
@@ -45,7 +59,7 @@ final class CrossTenantMatrix {
     }
   }
 
-  static List<FileDescriptor> files() {
+  public static List<FileDescriptor> files() {
     return List.of(
         io.agentrouter.proto.inference.v1.InferenceProto.getDescriptor(),
         io.agentrouter.proto.admin.v1.IdentityProto.getDescriptor(),
@@ -60,7 +74,7 @@ final class CrossTenantMatrix {
         io.agentrouter.proto.admin.v1.UsageProto.getDescriptor());
   }
 
-  static List<Case> generate(Ids ids) {
+  public static List<Case> generate(Ids ids) {
     List<Case> cases = new ArrayList<>();
     for (FileDescriptor f : files()) {
       for (ServiceDescriptor s : f.getServices()) {
@@ -72,7 +86,7 @@ final class CrossTenantMatrix {
     return cases;
   }
 
-  static List<Case> casesFor(String name, MethodDescriptor m, Ids ids) {
+  public static List<Case> casesFor(String name, MethodDescriptor m, Ids ids) {
     if (!m.getOptions().hasExtension(AnnotationsProto.http)) {
       return List.of();
     }
@@ -153,13 +167,15 @@ final class CrossTenantMatrix {
       String body = null;
       StringBuilder query = new StringBuilder();
       Map<String, Object> json = new LinkedHashMap<>();
+      Map<String, Object> grpc = new LinkedHashMap<>();
       for (FieldDescriptor fd : req.getFields()) {
         String f = fd.getName();
-        if (pathVars.contains(f)) {
-          continue;
-        }
         Object v = values.containsKey(f) ? values.get(f) : filler(fd);
         if (v == null) {
+          continue;
+        }
+        grpc.put(f, v);
+        if (pathVars.contains(f)) {
           continue;
         }
         boolean inBody =
@@ -175,9 +191,11 @@ final class CrossTenantMatrix {
         }
       }
       if (!verb.equals("GET") && !verb.equals("DELETE")) {
-        body = io.agentrouter.controlplane.testing.Rest.json(json);
+        body = Rest.json(json);
       }
-      out.add(new Case(name, verb, path + query, body, String.join("+", foreignFields)));
+      out.add(
+          new Case(
+              name, verb, path + query, body, String.join("+", foreignFields), m, Rest.json(grpc)));
     }
     return out;
   }
