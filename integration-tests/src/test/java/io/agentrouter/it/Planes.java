@@ -48,8 +48,10 @@ final class Planes implements AutoCloseable {
   private @Nullable ControlPlane controlPlane;
   private int port;
   private final String adminKey;
+  private final boolean allowPrivateUpstreams;
 
-  private Planes() throws Exception {
+  private Planes(boolean allowPrivateUpstreams) throws Exception {
+    this.allowPrivateUpstreams = allowPrivateUpstreams;
     database = TestDatabase.create();
     root = Files.createTempDirectory("agentrouter-it");
     controlPlaneDir = Files.createDirectories(root.resolve("cp"));
@@ -58,7 +60,15 @@ final class Planes implements AutoCloseable {
   }
 
   static Planes start() throws Exception {
-    return new Planes();
+    return new Planes(true);
+  }
+
+  /**
+   * A control plane as deployed by default, refusing loopback and private base URLs when provider
+   * keys are saved (for the SSRF checks; data planes of this fixture would not reach the fakes).
+   */
+  static Planes startWithoutPrivateUpstreams() throws Exception {
+    return new Planes(false);
   }
 
   /** Starts the control plane; after the first start on the same port as before. */
@@ -85,7 +95,7 @@ final class Planes implements AutoCloseable {
                           List.of(),
                           null,
                           ControlPlaneConfig.DEFAULT_JWT_ISSUER,
-                          true),
+                          allowPrivateUpstreams),
                       new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
               return true;
             });
