@@ -4,6 +4,13 @@ import static io.agentrouter.it.Planes.log;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.linecorp.armeria.client.WebClient;
+import com.linecorp.armeria.common.AggregatedHttpResponse;
+import com.linecorp.armeria.common.HttpData;
+import com.linecorp.armeria.common.HttpMethod;
+import com.linecorp.armeria.common.HttpRequest;
+import com.linecorp.armeria.common.MediaType;
+import com.linecorp.armeria.common.RequestHeaders;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JOSEObjectType;
 import com.nimbusds.jose.JWSAlgorithm;
@@ -23,9 +30,6 @@ import io.agentrouter.controlplane.testing.Rest;
 import io.agentrouter.dataplane.config.RuntimeConfig;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
 import java.sql.Connection;
@@ -66,8 +70,6 @@ class ForgedTokenEvidenceIT {
   private static final String CHAT =
       "{\"model\":\"smart\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}";
 
-  private final HttpClient http =
-      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
   private Planes planes;
   private FakeOpenAi openAi;
   private Canary canary;
@@ -299,6 +301,8 @@ class ForgedTokenEvidenceIT {
     forged.put(
         "malformed base64 in the header", "e@J!" + parts[0] + "." + payload + "." + signature);
     forged.put("header not JSON", b64("not json") + "." + payload + "." + signature);
+    forged.put("header JSON null", b64("null") + "." + payload + "." + signature);
+    forged.put("payload JSON null", parts[0] + "." + b64("null") + "." + signature);
     forged.put("payload not JSON", parts[0] + "." + b64("[1,2") + "." + signature);
     forged.put("payload a JSON array", parts[0] + "." + b64("[]") + "." + signature);
     forged.put("four segments", minted + "." + signature);
@@ -318,12 +322,12 @@ class ForgedTokenEvidenceIT {
     List<String> failures = new ArrayList<>();
     for (var e : forged.entrySet()) {
       SecretWatch.secret(e.getValue());
-      HttpResponse<String> r = chat(e.getValue());
-      String shape = ErrorShapes.openAiProblem(r.body());
-      if (r.statusCode() == 401 && shape == null) {
+      AggregatedHttpResponse r = chat(e.getValue());
+      String shape = ErrorShapes.openAiProblem(r.contentUtf8());
+      if (r.status().code() == 401 && shape == null) {
         refused++;
       } else {
-        failures.add(e.getKey() + " -> " + r.statusCode() + " " + (shape == null ? "" : shape));
+        failures.add(e.getKey() + " -> " + r.status() + " " + (shape == null ? "" : shape));
       }
     }
     int outbound = canary.connections();
@@ -392,8 +396,8 @@ class ForgedTokenEvidenceIT {
 
   private void assertAccepted(String what, String token) throws Exception {
     SecretWatch.secret(token);
-    HttpResponse<String> r = chat(token);
-    assertThat(r.statusCode()).as(what + ": " + r.body()).isEqualTo(200);
+    AggregatedHttpResponse r = chat(token);
+    assertThat(r.status().code()).as(what + ": " + r.contentUtf8()).isEqualTo(200);
     accepted++;
   }
 
@@ -491,14 +495,19 @@ class ForgedTokenEvidenceIT {
     return Base64URL.encode(json.getBytes(StandardCharsets.UTF_8)).toString();
   }
 
-  private HttpResponse<String> chat(String token) throws Exception {
-    return http.send(
-        HttpRequest.newBuilder(URI.create(dp.url() + "/v1/chat/completions"))
-            .timeout(Duration.ofSeconds(30))
-            .header("authorization", "Bearer " + token)
-            .header("content-type", "application/json")
-            .POST(HttpRequest.BodyPublishers.ofString(CHAT))
-            .build(),
-        HttpResponse.BodyHandlers.ofString());
+  /** Armeria's client: it reads a 401 sent before the body was consumed, as HTTP/2 allows. */
+  private AggregatedHttpResponse chat(String token) {
+    return WebClient.builder(dp.url())
+        .responseTimeout(Duration.ofSeconds(30))
+        .build()
+        .execute(
+            HttpRequest.of(
+                RequestHeaders.builder(HttpMethod.POST, "/v1/chat/completions")
+                    .contentType(MediaType.JSON)
+                    .add("authorization", "Bearer " + token)
+                    .build(),
+                HttpData.ofUtf8(CHAT)))
+        .aggregate()
+        .join();
   }
 }
