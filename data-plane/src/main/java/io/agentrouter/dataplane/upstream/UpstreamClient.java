@@ -56,8 +56,8 @@ public final class UpstreamClient {
                       .maxResponseLength(0)
                       .build());
     } catch (IllegalArgumentException e) {
-      // A base URL whose host the HTTP client does not accept ("127.0.0.1.", "2130706433", a zone
-      // id): nothing can be sent, so it fails as an unreachable provider, not as a crash (500).
+      // A base URL whose host the HTTP client does not accept ("127.0.0.1.", "2130706433",
+      // "0x7f.0.0.1"): nothing can be sent, so it fails as an unreachable provider, not a 500.
       return HttpResponse.ofFailure(UnprocessedRequestException.of(e));
     }
     byte[] body;
