@@ -88,6 +88,17 @@ class AuthzTest {
   }
 
   @Test
+  void tokensTheJwtLibraryCannotParseAre401NotA500() {
+    // "bnVsbA" is base64url for JSON null: nimbus throws NullPointerException on it.
+    for (String token :
+        new String[] {"bnVsbA.e30.AAAA", "e30.bnVsbA.AAAA", "bnVsbA.bnVsbA.", "dHJ1ZQ.e30.AAAA"}) {
+      AggregatedHttpResponse res = chat("Bearer " + token);
+      assertThat(res.status().code()).as(token).isEqualTo(401);
+      assertThat(res.contentUtf8()).as(token).contains("\"code\":\"invalid_api_key\"");
+    }
+  }
+
+  @Test
   void mpJwts() throws Exception {
     UUID keyId = TestGateway.keyId(key);
     assertThat(

@@ -113,6 +113,26 @@ class BadInputTest {
   }
 
   @Test
+  void bodyOverTheCapOnTheMessagesRoutesIs413InAnthropicsShape() {
+    String big =
+        "{\"model\":\"gpt-4o-mini\",\"max_tokens\":1,\"messages\":[{\"role\":\"user\",\"content\":\""
+            + "x".repeat(70 * 1024)
+            + "\"}]}";
+    for (String path : new String[] {"/v1/messages", "/v1/messages/count_tokens"}) {
+      AggregatedHttpResponse res = post(path, MediaType.JSON, big);
+      assertThat(res.status().code()).as(path).isEqualTo(413);
+      assertThat(res.contentUtf8())
+          .as(path)
+          .startsWith("{\"type\":\"error\",\"error\":{")
+          .contains("\"type\":\"request_too_large\"");
+    }
+    // The OpenAI routes keep OpenAI's shape.
+    assertThat(post("/v1/chat/completions", MediaType.JSON, big).contentUtf8())
+        .startsWith("{\"error\":{\"message\":");
+    assertThat(fake.received()).isEmpty();
+  }
+
+  @Test
   void unknownModelIs404NamingUsableModels() {
     AggregatedHttpResponse res = chat("gpt-5", false);
     assertThat(res.status().code()).isEqualTo(404);

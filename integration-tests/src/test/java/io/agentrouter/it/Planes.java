@@ -49,10 +49,13 @@ final class Planes implements AutoCloseable {
   private @Nullable ControlPlane controlPlane;
   private int port;
   private final String adminKey;
+  private final boolean allowPrivateUpstreams;
 
-  private Planes(@Nullable TestDatabase database, String jdbcUrl) throws Exception {
+  private Planes(@Nullable TestDatabase database, String jdbcUrl, boolean allowPrivateUpstreams)
+      throws Exception {
     this.database = database;
     this.jdbcUrl = requireNonNull(jdbcUrl, "jdbcUrl");
+    this.allowPrivateUpstreams = allowPrivateUpstreams;
     root = Files.createTempDirectory("agentrouter-it");
     controlPlaneDir = Files.createDirectories(root.resolve("cp"));
     startControlPlane();
@@ -60,9 +63,21 @@ final class Planes implements AutoCloseable {
   }
 
   static Planes start() throws Exception {
+    return onFreshDatabase(true);
+  }
+
+  /**
+   * A control plane as deployed by default, refusing loopback and private base URLs when provider
+   * keys are saved (for the SSRF checks; data planes of this fixture would not reach the fakes).
+   */
+  static Planes startWithoutPrivateUpstreams() throws Exception {
+    return onFreshDatabase(false);
+  }
+
+  private static Planes onFreshDatabase(boolean allowPrivateUpstreams) throws Exception {
     TestDatabase db = TestDatabase.create();
     try {
-      return new Planes(db, db.jdbcUrl());
+      return new Planes(db, db.jdbcUrl(), allowPrivateUpstreams);
     } catch (Exception | Error e) {
       db.close();
       throw e;
@@ -74,7 +89,7 @@ final class Planes implements AutoCloseable {
    * nothing is created or dropped there beyond what the control plane migrates.
    */
   static Planes start(String jdbcUrl) throws Exception {
-    return new Planes(null, jdbcUrl);
+    return new Planes(null, jdbcUrl, true);
   }
 
   /** Starts the control plane; after the first start on the same port as before. */
@@ -101,7 +116,7 @@ final class Planes implements AutoCloseable {
                           List.of(),
                           null,
                           ControlPlaneConfig.DEFAULT_JWT_ISSUER,
-                          true),
+                          allowPrivateUpstreams),
                       new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
               return true;
             });

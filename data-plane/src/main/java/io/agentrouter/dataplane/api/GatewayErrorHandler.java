@@ -3,6 +3,7 @@ package io.agentrouter.dataplane.api;
 import com.linecorp.armeria.common.AggregatedHttpResponse;
 import com.linecorp.armeria.common.ClosedSessionException;
 import com.linecorp.armeria.common.ContentTooLargeException;
+import com.linecorp.armeria.common.HttpData;
 import com.linecorp.armeria.common.HttpResponse;
 import com.linecorp.armeria.common.HttpStatus;
 import com.linecorp.armeria.common.RequestHeaders;
@@ -14,6 +15,7 @@ import com.linecorp.armeria.server.ServiceConfig;
 import com.linecorp.armeria.server.ServiceRequestContext;
 import io.agentrouter.dataplane.chain.Exchange;
 import io.agentrouter.dataplane.chain.OpenAiErrorResponses;
+import io.agentrouter.dataplane.messages.AnthropicErrorShape;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,16 +32,18 @@ public final class GatewayErrorHandler implements ServerErrorHandler {
   @Override
   public @Nullable HttpResponse onServiceException(ServiceRequestContext ctx, Throwable cause) {
     Throwable c = Exceptions.peel(cause);
+    String path = ctx.path();
     if (c instanceof ContentTooLargeException) {
-      return OpenAiErrorResponses.of(
-          HttpStatus.REQUEST_ENTITY_TOO_LARGE,
-          "The request body is too large.",
-          OpenAiErrorResponses.INVALID_REQUEST,
-          null,
-          "request_too_large");
+      return error(
+              path,
+              HttpStatus.REQUEST_ENTITY_TOO_LARGE,
+              "The request body is too large.",
+              OpenAiErrorResponses.INVALID_REQUEST,
+              "request_too_large")
+          .toHttpResponse();
     }
     if (c instanceof HttpStatusException e) {
-      return render(e.httpStatus());
+      return render(path, e.httpStatus()).toHttpResponse();
     }
     if (Exceptions.isExpected(c)
         || c instanceof ClosedSessionException
@@ -51,13 +55,14 @@ public final class GatewayErrorHandler implements ServerErrorHandler {
     // The exception class and request id only: a message might quote request data.
     log.error(
         "request {} failed: {}", ex == null ? "-" : ex.requestId(), c.getClass().getName(), c);
-    return OpenAiErrorResponses.of(
-        HttpStatus.INTERNAL_SERVER_ERROR,
-        "The gateway failed to process the request"
-            + (ex == null ? "." : " (request id " + ex.requestId() + ")."),
-        OpenAiErrorResponses.SERVER,
-        null,
-        null);
+    return error(
+            path,
+            HttpStatus.INTERNAL_SERVER_ERROR,
+            "The gateway failed to process the request"
+                + (ex == null ? "." : " (request id " + ex.requestId() + ")."),
+            OpenAiErrorResponses.SERVER,
+            null)
+        .toHttpResponse();
   }
 
   @Override
@@ -84,13 +89,31 @@ public final class GatewayErrorHandler implements ServerErrorHandler {
         };
     String type =
         status.code() >= 500 ? OpenAiErrorResponses.SERVER : OpenAiErrorResponses.INVALID_REQUEST;
-    return OpenAiErrorResponses.aggregated(status, message, type, null, codeOf(status));
+    return error(headers == null ? null : headers.path(), status, message, type, codeOf(status));
   }
 
-  private static HttpResponse render(HttpStatus status) {
+  private static AggregatedHttpResponse render(String path, HttpStatus status) {
     String type =
         status.code() >= 500 ? OpenAiErrorResponses.SERVER : OpenAiErrorResponses.INVALID_REQUEST;
-    return OpenAiErrorResponses.of(status, status.reasonPhrase(), type, null, codeOf(status));
+    return error(path, status, status.reasonPhrase(), type, codeOf(status));
+  }
+
+  /**
+   * OpenAI's error shape, or Anthropic's on the Messages routes: errors raised before or outside
+   * their chain (a body over the cap) must look like every other error an Anthropic client gets.
+   */
+  private static AggregatedHttpResponse error(
+      @Nullable String path,
+      HttpStatus status,
+      String message,
+      String type,
+      @Nullable String code) {
+    if (path != null && (path.equals("/v1/messages") || path.startsWith("/v1/messages/"))) {
+      return AggregatedHttpResponse.of(
+          OpenAiErrorResponses.headers(status).build(),
+          HttpData.wrap(AnthropicErrorShape.body(status.code(), message)));
+    }
+    return OpenAiErrorResponses.aggregated(status, message, type, null, code);
   }
 
   private static @Nullable String codeOf(HttpStatus status) {

@@ -43,7 +43,9 @@ final class JwtVerifier {
     try {
       jwt = SignedJWT.parse(token);
       claims = jwt.getJWTClaimsSet();
-    } catch (ParseException e) {
+    } catch (ParseException | RuntimeException e) {
+      // nimbus throws NullPointerException, not ParseException, for a segment that decodes to
+      // JSON null ("bnVsbA"): any failure to parse is a refusal, never a 500.
       return ExtAuthz.Verdict.refused(INVALID + "not a signed JWT.");
     }
     JWSHeader header = jwt.getHeader();

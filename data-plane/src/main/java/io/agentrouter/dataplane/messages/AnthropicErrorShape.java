@@ -29,6 +29,17 @@ public final class AnthropicErrorShape extends SimpleDecoratingHttpService {
     this.mapper = mapper;
   }
 
+  /**
+   * Anthropic's error body for {@code status}, for errors rendered outside this decorator (the
+   * server's error handler, e.g. a body over the size cap): the same shape as everything else on
+   * the Messages routes.
+   */
+  public static byte[] body(int status, String message) {
+    return AnthropicWire.error(AnthropicWire.errorType(status), message)
+        .toString()
+        .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
   public static Function<HttpService, AnthropicErrorShape> newDecorator(ObjectMapper mapper) {
     return delegate -> new AnthropicErrorShape(delegate, mapper);
   }

@@ -218,6 +218,10 @@ final class Relay {
     }
     int status = agg.status().code();
     ProviderTranslator translator = t.upstream().translator();
+    if (isRedirect(status)) {
+      attemptFailed(g, t, redirected(status, t));
+      return;
+    }
     if (status >= 400) {
       attemptFailed(
           g, t, withRetryAfter(translator.error(status, agg.contentUtf8()), agg.headers()));
@@ -292,6 +296,12 @@ final class Relay {
       return;
     }
     int status = h.status().code();
+    if (isRedirect(status)) {
+      split.body().abort();
+      ex.addUpstreamNanos(r.nanoTime.getAsLong() - attemptStart);
+      attemptFailed(g, t, redirected(status, t));
+      return;
+    }
     if (status >= 400) {
       split
           .body()
@@ -713,6 +723,26 @@ final class Relay {
   static boolean isUsageOnly(ObjectNode chunk) {
     JsonNode choices = chunk.get("choices");
     return choices != null && choices.isArray() && choices.isEmpty() && chunk.hasNonNull("usage");
+  }
+
+  private static boolean isRedirect(int status) {
+    return status >= 300 && status < 400;
+  }
+
+  /**
+   * Upstream redirects are never followed (the target could be an internal address) and are not an
+   * answer either: the attempt failed. The location is not repeated to the client.
+   */
+  private static ProviderError redirected(int status, Target t) {
+    return new ProviderError(
+        ErrorClass.SERVER,
+        status,
+        "the provider '"
+            + t.model().provider()
+            + "' answered with a redirect (HTTP "
+            + status
+            + "), which the gateway does not follow",
+        null);
   }
 
   private static ProviderError classify(@Nullable Throwable cause, Target t) {

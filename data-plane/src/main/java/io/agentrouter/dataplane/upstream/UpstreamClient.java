@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.linecorp.armeria.client.ClientFactory;
 import com.linecorp.armeria.client.RequestOptions;
+import com.linecorp.armeria.client.UnprocessedRequestException;
 import com.linecorp.armeria.client.WebClient;
 import com.linecorp.armeria.common.ExchangeType;
 import com.linecorp.armeria.common.HttpData;
@@ -44,14 +45,21 @@ public final class UpstreamClient {
    */
   public HttpResponse execute(
       ProviderTarget target, UpstreamCall call, long responseTimeoutMillis, long maxResponseBytes) {
-    WebClient client =
-        clients.computeIfAbsent(
-            target.baseUrl(),
-            base ->
-                WebClient.builder(cleartextAsHttp1(base))
-                    .factory(factory)
-                    .maxResponseLength(0)
-                    .build());
+    WebClient client;
+    try {
+      client =
+          clients.computeIfAbsent(
+              target.baseUrl(),
+              base ->
+                  WebClient.builder(cleartextAsHttp1(base))
+                      .factory(factory)
+                      .maxResponseLength(0)
+                      .build());
+    } catch (IllegalArgumentException e) {
+      // A base URL whose host the HTTP client does not accept ("127.0.0.1.", "2130706433",
+      // "0x7f.0.0.1"): nothing can be sent, so it fails as an unreachable provider, not a 500.
+      return HttpResponse.ofFailure(UnprocessedRequestException.of(e));
+    }
     byte[] body;
     try {
       body = mapper.writeValueAsBytes(call.body());

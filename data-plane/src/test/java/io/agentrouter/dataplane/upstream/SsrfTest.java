@@ -1,6 +1,7 @@
 package io.agentrouter.dataplane.upstream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.linecorp.armeria.client.WebClient;
 import com.linecorp.armeria.common.AggregatedHttpResponse;
@@ -16,6 +17,8 @@ import io.agentrouter.dataplane.config.StandaloneConfigParser;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -114,6 +117,64 @@ class SsrfTest {
     }
   }
 
+  @Test
+  void upstreamRedirectsAreNeitherFollowedNorPassedOffAsAnswers() throws Exception {
+    String token = TestGateway.newKey();
+    try (FakeOpenAi fake = FakeOpenAi.start();
+        ServerSocket internal = new ServerSocket(0, 50, InetAddress.getLoopbackAddress())) {
+      internal.setSoTimeout(1);
+      String yaml =
+          """
+          providers: [{name: up, type: openai, base_url: "%s"}]
+          models: [{provider: up, model: a}]
+          projects: [{id: p}]
+          keys: [{token: "%s", project: p}]
+          """
+              .formatted(fake.baseUrl(), token);
+      String location = "http://127.0.0.1:" + internal.getLocalPort() + "/v1/chat/completions";
+      try (Started gw = start(yaml, UpstreamAddressPolicy.managed(true))) {
+        WebClient web = WebClient.of("http://127.0.0.1:" + gw.port());
+        for (int status : new int[] {301, 302, 303, 307, 308}) {
+          for (boolean stream : new boolean[] {false, true}) {
+            fake.reset();
+            fake.always(FakeOpenAi.Fault.status(status, "moved", Map.of("location", location)));
+            AggregatedHttpResponse r = chat(web, token, "a", stream);
+            assertThat(r.status().code()).as(status + " stream=" + stream).isEqualTo(502);
+            assertThat(r.contentUtf8())
+                .contains("\"code\":\"upstream_error\"")
+                .contains("redirect")
+                .doesNotContain(location);
+            assertThat(fake.received()).hasSize(1);
+          }
+        }
+      }
+      assertThatThrownBy(internal::accept).isInstanceOf(SocketTimeoutException.class);
+    }
+  }
+
+  @Test
+  void aBaseUrlWhoseHostTheClientCannotUseIsAnUnreachableProviderNotA500() {
+    String token = TestGateway.newKey();
+    String yaml =
+        """
+        providers:
+          - {name: dot, type: openai, base_url: "http://127.0.0.1.:9/v1"}
+          - {name: decimal, type: openai, base_url: "http://2130706433:9/v1"}
+        models: [{provider: dot, model: a}, {provider: decimal, model: b}]
+        projects: [{id: p}]
+        keys: [{token: "%s", project: p}]
+        """
+            .formatted(token);
+    try (Started gw = start(yaml, UpstreamAddressPolicy.managed(false))) {
+      WebClient web = WebClient.of("http://127.0.0.1:" + gw.port());
+      for (String model : new String[] {"a", "b"}) {
+        AggregatedHttpResponse r = chat(web, token, model);
+        assertThat(r.status().code()).as(model).isEqualTo(502);
+        assertThat(r.contentUtf8()).contains("\"code\":\"upstream_unavailable\"");
+      }
+    }
+  }
+
   private record Started(DataPlane dp, int port) implements AutoCloseable {
     @Override
     public void close() {
@@ -135,6 +196,11 @@ class SsrfTest {
   }
 
   private static AggregatedHttpResponse chat(WebClient web, String token, String model) {
+    return chat(web, token, model, false);
+  }
+
+  private static AggregatedHttpResponse chat(
+      WebClient web, String token, String model, boolean stream) {
     return web.execute(
             HttpRequest.of(
                 RequestHeaders.builder(HttpMethod.POST, "/v1/chat/completions")
@@ -144,7 +210,9 @@ class SsrfTest {
                 HttpData.ofUtf8(
                     "{\"model\":\""
                         + model
-                        + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")))
+                        + "\",\"stream\":"
+                        + stream
+                        + ",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}")))
         .aggregate()
         .join();
   }
