@@ -358,9 +358,29 @@ final class Relay {
       }
       byte[] bytes = data.array();
       parser.feed(bytes, 0, bytes.length, (event, payload) -> onEvent(g, t, event, payload));
-      if (g == gen && !done && subscription != null) {
-        subscription.request(1);
+      if (g != gen || done || subscription == null) {
+        return;
       }
+      if (!committed) {
+        subscription.request(1);
+        return;
+      }
+      // Backpressure: the next piece is read from the provider only once the client has taken
+      // what was written, so a client that reads slowly (or not at all) holds the provider's
+      // stream in the sockets' buffers instead of in this heap. While the wait is on the client,
+      // the provider's silence timer is off; the server's idle timeout bounds a client that
+      // never reads.
+      cancelTimer();
+      res.whenConsumed()
+          .handleAsync(
+              (unused, cause) -> {
+                if (cause == null && g == gen && !done && subscription != null) {
+                  armIdle(g, t);
+                  subscription.request(1);
+                }
+                return null;
+              },
+              ctx.eventLoop());
     }
 
     @Override
