@@ -7,6 +7,7 @@ import io.netty.channel.ChannelPipeline;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
 import java.net.SocketAddress;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -26,6 +27,12 @@ import java.util.concurrent.ConcurrentHashMap;
 public final class ClientHangups {
   private final Map<SocketAddress, Runnable> waiting = new ConcurrentHashMap<>();
 
+  /**
+   * Connections whose client has already hung up: a client that sends its request and closes at
+   * once may do so before the request reaches the relay.
+   */
+  private final Set<SocketAddress> hungUp = ConcurrentHashMap.newKeySet();
+
   /** Adds the close listener to a client connection's pipeline. */
   public void customize(ChannelPipeline p) {
     p.addFirst("agentrouter-client-hangups", new Listener());
@@ -39,15 +46,15 @@ public final class ClientHangups {
     if (ctx.sessionProtocol().isMultiplex()) {
       return;
     }
-    waiting.put(
-        ctx.remoteAddress(),
-        () -> {
-          if (ctx.eventLoop().inEventLoop()) {
-            onGone.run();
-          } else {
-            ctx.eventLoop().execute(onGone);
-          }
-        });
+    SocketAddress a = ctx.remoteAddress();
+    // Never inline: the caller is still setting up what onGone tears down.
+    Runnable r = () -> ctx.eventLoop().execute(onGone);
+    waiting.put(a, r);
+    // Registered first, checked second, as the listener marks first and looks second: one of the
+    // two sees the other, and remove() lets only one of them run it.
+    if (hungUp.contains(a) && waiting.remove(a, r)) {
+      r.run();
+    }
   }
 
   /** Stops watching the connection of {@code ctx}; its request has finished. */
@@ -55,11 +62,6 @@ public final class ClientHangups {
     if (!ctx.sessionProtocol().isMultiplex()) {
       waiting.remove(ctx.remoteAddress());
     }
-  }
-
-  /** Requests being watched now. */
-  int watching() {
-    return waiting.size();
   }
 
   private final class Listener extends ChannelInboundHandlerAdapter {
@@ -81,20 +83,31 @@ public final class ClientHangups {
     @Override
     public void userEventTriggered(ChannelHandlerContext ctx, Object evt) throws Exception {
       if (evt instanceof ChannelInputShutdownEvent) {
-        gone(ctx);
+        SocketAddress a = address(ctx);
+        if (a != null) {
+          hungUp.add(a);
+          gone(a);
+        }
       }
       super.userEventTriggered(ctx, evt);
     }
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) throws Exception {
-      gone(ctx);
+      SocketAddress a = address(ctx);
+      if (a != null) {
+        gone(a);
+        hungUp.remove(a);
+      }
       super.channelInactive(ctx);
     }
 
-    private void gone(ChannelHandlerContext ctx) {
-      SocketAddress a = remote != null ? remote : ctx.channel().remoteAddress();
-      Runnable r = a == null ? null : waiting.remove(a);
+    private SocketAddress address(ChannelHandlerContext ctx) {
+      return remote != null ? remote : ctx.channel().remoteAddress();
+    }
+
+    private void gone(SocketAddress a) {
+      Runnable r = waiting.remove(a);
       if (r != null) {
         r.run();
       }
