@@ -127,7 +127,6 @@ class CutStreamEvidenceIT {
           openAi.streams().stream().collect(Collectors.toMap(StreamTrace::user, s -> s));
 
       int once = 0;
-      int exact = 0;
       int heldStreams = 0;
       int heldExact = 0;
       int flowingWithin = 0;
@@ -184,9 +183,6 @@ class CutStreamEvidenceIT {
           assertThat(r.outcome()).as("outcome of %s", id).isEqualTo(UsageOutcome.CLIENT_ABORT);
           long tokens = r.completionTokens();
           boolean ok;
-          if (tokens == sent) {
-            exact++;
-          }
           if (held(i)) {
             heldStreams++;
             ok = tokens == sent && sent == cutAfter[i];
