@@ -34,6 +34,7 @@ import io.agentrouter.dataplane.ratelimit.RedisLimiterSettings;
 import io.agentrouter.dataplane.ratelimit.RedisRateLimiter;
 import io.agentrouter.dataplane.responses.ResponsesSurface;
 import io.agentrouter.dataplane.route.CircuitBreakers;
+import io.agentrouter.dataplane.route.ClientHangups;
 import io.agentrouter.dataplane.route.Router;
 import io.agentrouter.dataplane.upstream.SameEventLoopScheduler;
 import io.agentrouter.dataplane.upstream.UpstreamAddressPolicy;
@@ -67,6 +68,7 @@ public final class DataPlane implements AutoCloseable {
   private final ClientFactory clientFactory;
   private final GatewayChain chain;
   private final ObjectMapper mapper;
+  private final ClientHangups hangups = new ClientHangups();
   private final @Nullable RedisRateLimiter sharedLimiter;
   private volatile @Nullable Server server;
 
@@ -127,7 +129,8 @@ public final class DataPlane implements AutoCloseable {
             Map.of(
                 Endpoint.MESSAGES, new MessagesSurface(mapper),
                 Endpoint.COUNT_TOKENS, new CountTokensSurface(),
-                Endpoint.RESPONSES, new ResponsesSurface(mapper)));
+                Endpoint.RESPONSES, new ResponsesSurface(mapper)),
+            hangups);
     this.chain =
         new GatewayChain(
             config,
@@ -180,7 +183,11 @@ public final class DataPlane implements AutoCloseable {
             settings.shutdownQuietPeriod().plus(Duration.ofSeconds(30)))
         .meterRegistry(registry)
         .errorHandler(new GatewayErrorHandler())
-        .childChannelPipelineCustomizer(DataPlane::consolidateFlushes);
+        .childChannelPipelineCustomizer(
+            p -> {
+              consolidateFlushes(p);
+              hangups.customize(p);
+            });
     sb.route().post("/v1/chat/completions").build(chain.build(Endpoint.CHAT));
     sb.route().post("/v1/embeddings").build(chain.build(Endpoint.EMBEDDINGS));
     sb.route().post("/v1/images/generations").build(chain.build(Endpoint.IMAGES));

@@ -89,6 +89,12 @@ final class Relay {
   private final List<ObjectNode> pending = new ArrayList<>(2);
   private boolean sawFinish;
 
+  /**
+   * Content pieces the current attempt's stream carried: what a stream that ends early is metered
+   * with when the provider never reported its usage (OpenAI reports it in the last chunk only).
+   */
+  private long contentPieces;
+
   Relay(
       Router r,
       ServiceRequestContext ctx,
@@ -106,9 +112,19 @@ final class Relay {
   }
 
   void start() {
+    // An HTTP/1 client that closes its connection is gone now, not when Armeria notices.
+    r.hangups.watch(
+        ctx,
+        () -> {
+          if (!done) {
+            clientGone();
+            res.abort();
+          }
+        });
     res.whenComplete()
         .handle(
             (v, cause) -> {
+              r.hangups.forget(ctx);
               if (cause != null) {
                 if (ctx.eventLoop().inEventLoop()) {
                   clientGone();
@@ -175,6 +191,7 @@ final class Relay {
       parser = new SseParser();
       pending.clear();
       sawFinish = false;
+      contentPieces = 0;
       timer =
           ctx.eventLoop()
               .schedule(
@@ -420,6 +437,7 @@ final class Relay {
     StreamTranslator translator = st;
     List<ObjectNode> chunks = translator.onEvent(event, data);
     for (ObjectNode chunk : chunks) {
+      contentPieces += surface != null ? (surface.isContent(chunk) ? 1 : 0) : contentPieces(chunk);
       if (surface == null && !ex.clientWantsUsage() && isUsageOnly(chunk)) {
         continue;
       }
@@ -512,7 +530,7 @@ final class Relay {
     cancelTimer();
     cancelSubscription();
     ex.addUpstreamNanos(r.nanoTime.getAsLong() - attemptStart);
-    meterStream(t);
+    meterStream(t, true);
     ex.finished(UsageOutcome.SUCCESS, null);
     if (surface == null) {
       res.tryWrite(DONE);
@@ -534,7 +552,7 @@ final class Relay {
     ex.addUpstreamNanos(r.nanoTime.getAsLong() - attemptStart);
     r.breakers.failure(t, err.errorClass(), err.retryAfterSeconds());
     r.metrics.attempt(t.model().provider(), t.model().model(), err.errorClass().wireName());
-    meterStream(t);
+    meterStream(t, false);
     ex.finished(UsageOutcome.CUT_STREAM, err.errorClass());
     ClientError ce = ClientError.of(err, t);
     if (surface != null) {
@@ -556,9 +574,18 @@ final class Relay {
     res.close();
   }
 
-  private void meterStream(Target t) {
+  /**
+   * Meters the stream of the last attempt. A stream that ended early (client gone, provider broke
+   * off) was billed by the provider for what it generated, but OpenAI-style providers report usage
+   * only in their last chunk and others report partial counts: the completion is then at least the
+   * content pieces received, one token each, as providers stream them.
+   */
+  private void meterStream(Target t, boolean complete) {
     StreamTranslator translator = st;
     TokenUsage u = translator == null ? TokenUsage.ZERO : translator.usage();
+    if (!complete && contentPieces > u.completionTokens()) {
+      u = new TokenUsage(u.promptTokens(), contentPieces, u.cachedTokens(), u.cacheWriteTokens());
+    }
     ex.usage(u, 0, Usages.cost(t.model(), u, 0));
   }
 
@@ -633,7 +660,7 @@ final class Relay {
       ex.addUpstreamNanos(r.nanoTime.getAsLong() - attemptStart);
     }
     if (lastTarget != null && st != null) {
-      meterStream(lastTarget);
+      meterStream(lastTarget, false);
     }
     ex.finished(UsageOutcome.CLIENT_ABORT, null);
   }
@@ -729,6 +756,29 @@ final class Relay {
       }
     }
     return false;
+  }
+
+  /** Choices of {@code chunk} that carry generated content (text, tool call, refusal). */
+  static int contentPieces(ObjectNode chunk) {
+    JsonNode choices = chunk.get("choices");
+    if (choices == null || !choices.isArray()) {
+      return 0;
+    }
+    int n = 0;
+    for (JsonNode c : choices) {
+      JsonNode d = c.get("delta");
+      if (d == null) {
+        continue;
+      }
+      JsonNode content = d.get("content");
+      if ((content != null && content.isTextual() && !content.asText().isEmpty())
+          || d.hasNonNull("tool_calls")
+          || d.hasNonNull("function_call")
+          || (d.hasNonNull("refusal") && !d.get("refusal").asText().isEmpty())) {
+        n++;
+      }
+    }
+    return n;
   }
 
   static boolean hasFinish(ObjectNode chunk) {

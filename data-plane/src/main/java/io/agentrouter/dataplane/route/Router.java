@@ -36,6 +36,7 @@ public final class Router implements HttpService {
   final LongSupplier nanoTime;
   final Clock clock;
   final Map<Endpoint, ClientSurface> surfaces;
+  final ClientHangups hangups;
 
   public Router(
       UpstreamClient client,
@@ -56,6 +57,20 @@ public final class Router implements HttpService {
       LongSupplier nanoTime,
       Clock clock,
       Map<Endpoint, ClientSurface> surfaces) {
+    this(client, breakers, metrics, mapper, nanoTime, clock, surfaces, new ClientHangups());
+  }
+
+  /** With the listener that reports HTTP/1 clients hanging up (see {@link ClientHangups}). */
+  public Router(
+      UpstreamClient client,
+      CircuitBreakers breakers,
+      GatewayMetrics metrics,
+      ObjectMapper mapper,
+      LongSupplier nanoTime,
+      Clock clock,
+      Map<Endpoint, ClientSurface> surfaces,
+      ClientHangups hangups) {
+    this.hangups = requireNonNull(hangups, "hangups");
     this.surfaces = Map.copyOf(requireNonNull(surfaces, "surfaces"));
     this.client = requireNonNull(client, "client");
     this.breakers = requireNonNull(breakers, "breakers");

@@ -49,7 +49,8 @@ public final class FakeOpenAi implements AutoCloseable {
       CUT_AFTER_CONTENT,
       MALFORMED,
       SLOW_STREAM,
-      STALL_AFTER_CONTENT
+      STALL_AFTER_CONTENT,
+      PACED_STREAM
     }
 
     /** Answer with {@code status} and an OpenAI error body (or {@code body} when not null). */
@@ -101,13 +102,120 @@ public final class FakeOpenAi implements AutoCloseable {
       return new Fault(Kind.SLOW_STREAM, 200, "", Map.of(), interval);
     }
 
+    /**
+     * Streams: the role chunk at once, then {@code tokens} content chunks of one token each, one
+     * every {@code interval}, then the finish, usage and {@code [DONE]}; traced in {@link
+     * #streams()}. A request whose {@code metadata} has {@code fake_hold_after} (n) and {@code
+     * fake_hold_ms} pauses that long after its n-th token, as a model that stops to think. Others:
+     * answered normally.
+     */
+    public static Fault pacedStream(int tokens, Duration interval) {
+      if (tokens < 1) {
+        throw new IllegalArgumentException("tokens: " + tokens + " (expected: >= 1)");
+      }
+      return new Fault(Kind.PACED_STREAM, tokens, "", Map.of(), interval);
+    }
+
     /** 200 with a body that is not JSON (a malformed chunk for streams). */
     public static Fault malformed() {
       return new Fault(Kind.MALFORMED, 200, "", Map.of(), Duration.ZERO);
     }
   }
 
+  /**
+   * What a paced stream sent before it ended.
+   *
+   * @param user the request's {@code user} field, which tests use to tell streams apart
+   * @param tokensSent completion tokens written before the fake saw the stream closed
+   * @param startedNanos {@link System#nanoTime()} when the request arrived
+   * @param closedNanos {@link System#nanoTime()} when the fake saw the downstream close the stream
+   *     early; 0 while it is open or when it completed
+   * @param completed whether the whole answer was written
+   * @param tokenNanos {@link System#nanoTime()} when each token was written, in order
+   */
+  public record StreamTrace(
+      String user,
+      int tokensSent,
+      long startedNanos,
+      long closedNanos,
+      boolean completed,
+      List<Long> tokenNanos) {
+    /** Tokens written at or before {@code nanos}. */
+    public int tokensSentBy(long nanos) {
+      int n = 0;
+      for (long t : tokenNanos) {
+        if (t <= nanos) {
+          n++;
+        }
+      }
+      return n;
+    }
+  }
+
+  /** Mutable state of one paced stream, written on its event loop only. */
+  private static final class Paced {
+    final String user;
+    final long startedNanos = System.nanoTime();
+    volatile int sent;
+    volatile long closedNanos;
+    volatile boolean completed;
+    final List<Long> tokenNanos = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    Paced(String user) {
+      this.user = user;
+    }
+
+    StreamTrace trace() {
+      return new StreamTrace(
+          user, sent, startedNanos, closedNanos, completed, List.copyOf(tokenNanos));
+    }
+  }
+
+  /** Paced streams in flight by the gateway's end of their connection (HTTP/1: one at a time). */
+  private final Map<java.net.SocketAddress, Paced> pacedByConnection =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /**
+   * Notes the moment the gateway closes a paced stream's connection. Armeria keeps an HTTP/1
+   * connection half-open when the peer closes its side and notices only at a failed write, so
+   * without this the fake would notice a gateway's close one token late, as a real provider's front
+   * end (which treats the end of input as the client leaving) would not.
+   */
+  private final class HangupWatch extends io.netty.channel.ChannelInboundHandlerAdapter {
+    private java.net.SocketAddress remote;
+
+    @Override
+    public void channelActive(io.netty.channel.ChannelHandlerContext ctx) throws Exception {
+      remote = ctx.channel().remoteAddress();
+      super.channelActive(ctx);
+    }
+
+    @Override
+    public void userEventTriggered(io.netty.channel.ChannelHandlerContext ctx, Object evt)
+        throws Exception {
+      if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+        gone(ctx);
+      }
+      super.userEventTriggered(ctx, evt);
+    }
+
+    @Override
+    public void channelInactive(io.netty.channel.ChannelHandlerContext ctx) throws Exception {
+      gone(ctx);
+      super.channelInactive(ctx);
+    }
+
+    private void gone(io.netty.channel.ChannelHandlerContext ctx) {
+      java.net.SocketAddress a = remote != null ? remote : ctx.channel().remoteAddress();
+      Paced p = a == null ? null : pacedByConnection.remove(a);
+      if (p != null && !p.completed && p.closedNanos == 0) {
+        p.closedNanos = System.nanoTime();
+      }
+    }
+  }
+
   private final Server server;
+  private final List<Paced> paced = Collections.synchronizedList(new ArrayList<>());
   private final List<Received> received = Collections.synchronizedList(new ArrayList<>());
   private final ConcurrentLinkedQueue<Fault> queued = new ConcurrentLinkedQueue<>();
   private volatile Fault always;
@@ -121,6 +229,7 @@ public final class FakeOpenAi implements AutoCloseable {
             .http(0)
             .requestTimeout(Duration.ZERO)
             .gracefulShutdownTimeout(Duration.ZERO, Duration.ZERO)
+            .childChannelPipelineCustomizer(p -> p.addFirst(new HangupWatch()))
             .service(
                 "glob:/v1/**",
                 (ctx, req) -> HttpResponse.of(req.aggregate().thenApply(a -> handle(ctx, a))))
@@ -168,6 +277,13 @@ public final class FakeOpenAi implements AutoCloseable {
     }
   }
 
+  /** Every paced stream so far ({@link Fault#pacedStream}), in arrival order. */
+  public List<StreamTrace> streams() {
+    synchronized (paced) {
+      return paced.stream().map(Paced::trace).toList();
+    }
+  }
+
   /** Requests whose client went away before the answer was complete. */
   public int cancelled() {
     return cancelled.get();
@@ -175,6 +291,7 @@ public final class FakeOpenAi implements AutoCloseable {
 
   public void reset() {
     received.clear();
+    paced.clear();
     queued.clear();
     always = null;
     reply = "Hello from the fake";
@@ -225,6 +342,12 @@ public final class FakeOpenAi implements AutoCloseable {
         }
         case SLOW_STREAM -> {
           return slowStream(ctx, body, f.delay());
+        }
+        case PACED_STREAM -> {
+          if (stream && p.endsWith("/chat/completions")) {
+            return pacedStream(ctx, body, f.status(), f.delay());
+          }
+          return answer(ctx, p, body, stream, null);
         }
         case HANG -> {
           return HttpResponse.streaming();
@@ -394,6 +517,97 @@ public final class FakeOpenAi implements AutoCloseable {
             () -> slowChunk(ctx, w, body, id, i + 1, interval),
             interval.toMillis(),
             java.util.concurrent.TimeUnit.MILLISECONDS);
+  }
+
+  private HttpResponse pacedStream(
+      ServiceRequestContext ctx, JsonNode body, int tokens, Duration interval) {
+    Paced trace = new Paced(body.path("user").asText(""));
+    paced.add(trace);
+    java.net.SocketAddress connection = ctx.remoteAddress();
+    pacedByConnection.put(connection, trace);
+    HttpResponseWriter w = HttpResponse.streaming();
+    // The moment the downstream (the gateway) goes away, seen from the provider's side.
+    w.whenComplete()
+        .handle(
+            (v, cause) -> {
+              pacedByConnection.remove(connection, trace);
+              if (cause != null && !trace.completed && trace.closedNanos == 0) {
+                trace.closedNanos = System.nanoTime();
+              }
+              return null;
+            });
+    w.write(ResponseHeaders.of(HttpStatus.OK, "content-type", "text/event-stream; charset=utf-8"));
+    String id = "chatcmpl-paced-" + ids.incrementAndGet();
+    ObjectNode role = chunk(body, id);
+    ObjectNode first = role.withArray("choices").addObject().put("index", 0);
+    first.putObject("delta").put("role", "assistant").put("content", "");
+    first.putNull("finish_reason");
+    w.tryWrite(HttpData.ofUtf8("data: " + role + "\n\n"));
+    ctx.eventLoop()
+        .schedule(
+            () -> pacedChunk(ctx, w, body, id, trace, tokens, interval),
+            holdAfter(body) == 0 ? holdNanos(body) : interval.toNanos(),
+            java.util.concurrent.TimeUnit.NANOSECONDS);
+    return w;
+  }
+
+  private static int holdAfter(JsonNode body) {
+    JsonNode n = body.path("metadata").path("fake_hold_after");
+    return n.isMissingNode() ? -1 : n.asInt(-1);
+  }
+
+  private static long holdNanos(JsonNode body) {
+    return body.path("metadata").path("fake_hold_ms").asLong(0) * 1_000_000L;
+  }
+
+  private void pacedChunk(
+      ServiceRequestContext ctx,
+      HttpResponseWriter w,
+      JsonNode body,
+      String id,
+      Paced trace,
+      int tokens,
+      Duration interval) {
+    if (!w.isOpen()) {
+      return;
+    }
+    if (trace.closedNanos != 0) {
+      w.abort();
+      return;
+    }
+    int i = trace.sent;
+    ObjectNode c = chunk(body, id);
+    ObjectNode choice = c.withArray("choices").addObject().put("index", 0);
+    choice.putObject("delta").put("content", (i == 0 ? "" : " ") + "t" + i);
+    choice.putNull("finish_reason");
+    if (!w.tryWrite(HttpData.ofUtf8("data: " + c + "\n\n"))) {
+      return;
+    }
+    trace.tokenNanos.add(System.nanoTime());
+    trace.sent = i + 1;
+    if (i + 1 < tokens) {
+      ctx.eventLoop()
+          .schedule(
+              () -> pacedChunk(ctx, w, body, id, trace, tokens, interval),
+              i + 1 == holdAfter(body) ? holdNanos(body) : interval.toNanos(),
+              java.util.concurrent.TimeUnit.NANOSECONDS);
+      return;
+    }
+    ObjectNode end = chunk(body, id);
+    ObjectNode last = end.withArray("choices").addObject().put("index", 0);
+    last.putObject("delta");
+    last.put("finish_reason", "stop");
+    w.tryWrite(HttpData.ofUtf8("data: " + end + "\n\n"));
+    if (body.path("stream_options").path("include_usage").asBoolean(false)) {
+      ObjectNode u = chunk(body, id);
+      u.putArray("choices");
+      u.set("usage", usage(10, tokens));
+      w.tryWrite(HttpData.ofUtf8("data: " + u + "\n\n"));
+    }
+    w.tryWrite(HttpData.ofUtf8("data: [DONE]\n\n"));
+    trace.completed = true;
+    pacedByConnection.remove(ctx.remoteAddress(), trace);
+    w.close();
   }
 
   /** Breaks the stream once what was written has had time to reach the client. */
