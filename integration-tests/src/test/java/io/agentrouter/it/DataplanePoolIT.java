@@ -7,10 +7,6 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.agentrouter.controlplane.testing.Rest;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +20,6 @@ import org.junit.jupiter.api.extension.ExtendWith;
  */
 @ExtendWith(SecretWatch.class)
 class DataplanePoolIT {
-  private static final HttpClient HTTP = HttpClient.newHttpClient();
 
   @Test
   void podsShareOneTokenUpToMaxInstancesAndEachServes() throws Exception {
@@ -47,7 +42,7 @@ class DataplanePoolIT {
           await("every pod serves")
               .atMost(Duration.ofSeconds(60))
               .pollInterval(Duration.ofMillis(100))
-              .until(() -> chat(pod, key.secret()) == 200);
+              .until(() -> pod.chatStatus(key.secret()) == 200);
         }
         // A fourth pod with the same token is refused and serves nothing.
         ManagedDataPlane fourth =
@@ -119,18 +114,5 @@ class DataplanePoolIT {
       }
     }
     return out;
-  }
-
-  private static int chat(ManagedDataPlane dp, String apiKey) throws Exception {
-    return HTTP.send(
-            HttpRequest.newBuilder(URI.create(dp.url() + "/v1/chat/completions"))
-                .header("authorization", "Bearer " + apiKey)
-                .header("content-type", "application/json")
-                .POST(
-                    HttpRequest.BodyPublishers.ofString(
-                        "{\"model\":\"smart\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
-                .build(),
-            HttpResponse.BodyHandlers.discarding())
-        .statusCode();
   }
 }

@@ -13,6 +13,10 @@ import io.agentrouter.dataplane.sync.ManagedSettings;
 import io.agentrouter.dataplane.upstream.UpstreamAddressPolicy;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -26,6 +30,7 @@ import org.jspecify.annotations.Nullable;
  * listen on 127.0.0.1, as {@code AGENTROUTER_ALLOW_PRIVATE_UPSTREAMS=true} allows).
  */
 final class ManagedDataPlane implements AutoCloseable {
+  private static final HttpClient HTTP = HttpClient.newHttpClient();
   final Path dataDir;
   final DataPlane dataPlane;
   final ControlPlaneConfigSource source;
@@ -88,6 +93,20 @@ final class ManagedDataPlane implements AutoCloseable {
         .maxRetries(0)
         .timeout(Duration.ofSeconds(30))
         .build();
+  }
+
+  /** The status of one small chat completion (route alias "smart") with {@code apiKey}. */
+  int chatStatus(String apiKey) throws IOException, InterruptedException {
+    return HTTP.send(
+            HttpRequest.newBuilder(URI.create(url() + "/v1/chat/completions"))
+                .header("authorization", "Bearer " + apiKey)
+                .header("content-type", "application/json")
+                .POST(
+                    HttpRequest.BodyPublishers.ofString(
+                        "{\"model\":\"smart\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}"))
+                .build(),
+            HttpResponse.BodyHandlers.discarding())
+        .statusCode();
   }
 
   /** The config version this data plane serves, or null before its first snapshot. */

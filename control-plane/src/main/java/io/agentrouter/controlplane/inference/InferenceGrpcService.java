@@ -29,6 +29,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.function.Function;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -129,13 +130,10 @@ public final class InferenceGrpcService
                       10_000);
           Map<String, List<DataplaneRow>> byRegion = new HashMap<>();
           for (ProjectRow p : projects) {
-            for (String region : p.servingRegions()) {
-              DataplaneRow dp =
-                  pick(p.id(), byRegion.computeIfAbsent(region, dataplanes::eligible));
-              if (dp != null) {
-                b.addDataplanes(entry(p, dp));
-                break;
-              }
+            DataplaneRow dp =
+                pickInRegions(p, region -> byRegion.computeIfAbsent(region, dataplanes::eligible));
+            if (dp != null) {
+              b.addDataplanes(entry(p, dp));
             }
           }
           return b.build();
@@ -171,11 +169,9 @@ public final class InferenceGrpcService
 
   /** A data plane of the home region, else of the first allowed region that has one. */
   private DataplaneRow choose(ProjectRow project) {
-    for (String region : project.servingRegions()) {
-      DataplaneRow dp = pick(project.id(), dataplanes.eligible(region));
-      if (dp != null) {
-        return dp;
-      }
+    DataplaneRow dp = pickInRegions(project, dataplanes::eligible);
+    if (dp != null) {
+      return dp;
     }
     throw ApiException.unavailable(
         "no data plane is eligible for project '"
@@ -184,6 +180,21 @@ public final class InferenceGrpcService
             + project.servingRegions()
             + " (expected a registered, not drained data plane in its region or an allowed one)",
         Duration.ofSeconds(30));
+  }
+
+  /**
+   * The project's data plane in its home region, else in the first allowed region (in the order
+   * given) that has a candidate; null when no serving region has one.
+   */
+  static @Nullable DataplaneRow pickInRegions(
+      ProjectRow project, Function<String, List<DataplaneRow>> candidatesIn) {
+    for (String region : project.servingRegions()) {
+      DataplaneRow dp = pick(project.id(), candidatesIn.apply(region));
+      if (dp != null) {
+        return dp;
+      }
+    }
+    return null;
   }
 
   /** Rendezvous hashing: each project sticks to one data plane while the set stays the same. */

@@ -263,13 +263,11 @@ public final class Prompts {
 
   /** A healthy data plane of the home region, else of the first allowed region that has one. */
   private DataplaneRow choose(ProjectRow project, Instant now) {
-    for (String region : project.servingRegions()) {
-      DataplaneRow dp =
-          InferenceGrpcService.pick(
-              project.id(), dataplanes.healthy(region, now.minus(HEARTBEAT_WINDOW)));
-      if (dp != null) {
-        return dp;
-      }
+    DataplaneRow dp =
+        InferenceGrpcService.pickInRegions(
+            project, region -> dataplanes.healthy(region, now.minus(HEARTBEAT_WINDOW)));
+    if (dp != null) {
+      return dp;
     }
     throw ApiException.unavailable(
         "no data plane is eligible for project '"

@@ -9,22 +9,13 @@ import com.linecorp.armeria.common.HttpMethod;
 import com.linecorp.armeria.common.HttpRequest;
 import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.RequestHeaders;
-import io.agentrouter.common.config.ApiKeyPepper;
-import io.agentrouter.common.config.ConfigSnapshot;
-import io.agentrouter.dataplane.DataPlane;
-import io.agentrouter.dataplane.DataPlaneSettings;
 import io.agentrouter.dataplane.TestGateway;
-import io.agentrouter.dataplane.config.ConfigSource;
-import io.agentrouter.dataplane.config.StandaloneConfigParser;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
 import io.micrometer.core.instrument.Counter;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
@@ -74,8 +65,8 @@ class RedisLimitsIT {
     String prefix = "ar-it-" + RUN + "-acc";
     // Checks get a generous timeout here: this measures the shared counters, not the fallback.
     RedisLimiterSettings s = settings(redis.url(), prefix, Duration.ofMillis(500));
-    try (Node a = node(s, token, LIMIT);
-        Node b = node(s, token, LIMIT)) {
+    try (RedisNode a = node(s, token, LIMIT);
+        RedisNode b = node(s, token, LIMIT)) {
       List<Outcome> out =
           offer(List.of(a.client(), b.client()), token, OFFERED_PER_MINUTE, t -> {});
       long admitted = out.stream().filter(o -> admitted(o)).count();
@@ -109,8 +100,8 @@ class RedisLimitsIT {
     try (OutageProxy proxy = new OutageProxy(redis.host(), redis.port())) {
       RedisLimiterSettings s =
           settings("redis://127.0.0.1:" + proxy.port(), prefix, Duration.ofMillis(20));
-      try (Node a = node(s, token, LIMIT);
-          Node b = node(s, token, LIMIT)) {
+      try (RedisNode a = node(s, token, LIMIT);
+          RedisNode b = node(s, token, LIMIT)) {
         // 30 s at 50/s: the limit is used up after 12 s; Redis stops answering from 14 s to
         // 16 s, is gone from 16 s to 18 s, and is back after.
         long outageFrom = 14_000;
@@ -272,24 +263,10 @@ class RedisLimitsIT {
     return String.format("%.1f", nanos / 1e6);
   }
 
-  private static double fallbacks(Node n) {
+  private static double fallbacks(RedisNode n) {
     return n.dp().registry().find("agentrouter.ratelimit.redis.fallbacks").counters().stream()
         .mapToDouble(Counter::count)
         .sum();
-  }
-
-  /** One data plane and its port. */
-  record Node(DataPlane dp, int port) implements AutoCloseable {
-    WebClient client() {
-      return WebClient.builder("http://127.0.0.1:" + port)
-          .responseTimeout(Duration.ofSeconds(30))
-          .build();
-    }
-
-    @Override
-    public void close() {
-      dp.close();
-    }
   }
 
   private static RedisLimiterSettings settings(String url, String prefix, Duration timeout) {
@@ -306,7 +283,7 @@ class RedisLimitsIT {
   }
 
   /** A data plane built by the composition root, with the key limited to {@code rpm}. */
-  private static Node node(RedisLimiterSettings redisSettings, String token, int rpm) {
+  private static RedisNode node(RedisLimiterSettings redisSettings, String token, int rpm) {
     String yaml =
         """
         providers: [{name: openai, type: openai, base_url: "%s"}]
@@ -316,24 +293,7 @@ class RedisLimitsIT {
           - {token: "%s", project: p, limits: {requests_per_minute: %d}}
         """
             .formatted(fake.baseUrl(), token, rpm);
-    ConfigSnapshot snapshot =
-        new StandaloneConfigParser(
-                Map.of("TEST_PEPPER", HexFormat.of().formatHex(TestGateway.PEPPER))::get,
-                ApiKeyPepper.of(TestGateway.PEPPER))
-            .parse(yaml.getBytes(StandardCharsets.UTF_8), "it.yaml");
-    ConfigSource source = l -> l.accept(snapshot);
-    DataPlaneSettings s =
-        DataPlaneSettings.fromEnv(
-                Map.of(
-                        "AGENTROUTER_HTTP_PORT", "0",
-                        "AGENTROUTER_DATAPLANE_ID", "dp-it",
-                        "AGENTROUTER_CONFIG_POLL_MS", "0",
-                        "AGENTROUTER_ACCESS_LOG", "false",
-                        "AGENTROUTER_SHUTDOWN_QUIET_MS", "0")
-                    ::get)
-            // Upstream hiccups under load must not turn into 503s from an open breaker.
-            .withBreaker(1000, Duration.ofSeconds(30));
-    DataPlane dp = DataPlane.builder(s, source).redis(redisSettings).build();
-    return new Node(dp, dp.start().activeLocalPort());
+    // Upstream hiccups under load must not turn into 503s from an open breaker.
+    return RedisNode.start(yaml, redisSettings, s -> s.withBreaker(1000, Duration.ofSeconds(30)));
   }
 }

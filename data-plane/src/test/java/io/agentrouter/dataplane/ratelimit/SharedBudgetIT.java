@@ -12,34 +12,25 @@ import com.linecorp.armeria.common.HttpMethod;
 import com.linecorp.armeria.common.HttpRequest;
 import com.linecorp.armeria.common.MediaType;
 import com.linecorp.armeria.common.RequestHeaders;
-import io.agentrouter.common.config.ApiKeyPepper;
 import io.agentrouter.common.config.BudgetPosition;
-import io.agentrouter.common.config.ConfigSnapshot;
 import io.agentrouter.common.config.KeyConfig;
 import io.agentrouter.common.config.KeyStatus;
 import io.agentrouter.common.config.Limits;
 import io.agentrouter.common.usage.UsageRecord;
-import io.agentrouter.dataplane.DataPlane;
-import io.agentrouter.dataplane.DataPlaneSettings;
 import io.agentrouter.dataplane.TestGateway;
 import io.agentrouter.dataplane.budget.BudgetLedger;
 import io.agentrouter.dataplane.budget.LocalBudgetLedger;
 import io.agentrouter.dataplane.budget.SharedBudgetLedger;
-import io.agentrouter.dataplane.config.ConfigSource;
-import io.agentrouter.dataplane.config.StandaloneConfigParser;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
 import io.agentrouter.dataplane.usage.InMemoryUsageSink;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.YearMonth;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -74,11 +65,11 @@ class SharedBudgetIT {
     String token = TestGateway.newKey();
     RedisLimiterSettings s = settings(redis.url(), RedisLimiterSettings.FailureMode.OPEN);
     // $0.00004 is ten calls in all, whichever data plane serves them.
-    try (Node a = node(s, token, "0.00004");
-        Node b = node(s, token, "0.00004")) {
+    try (RedisNode a = node(s, token, "0.00004");
+        RedisNode b = node(s, token, "0.00004")) {
       List<CompletableFuture<AggregatedHttpResponse>> calls = new ArrayList<>();
       for (int i = 0; i < 30; i++) {
-        Node n = i % 2 == 0 ? a : b;
+        RedisNode n = i % 2 == 0 ? a : b;
         calls.add(CompletableFuture.supplyAsync(() -> chat(n.client(), token)));
       }
       List<Integer> statuses =
@@ -104,7 +95,7 @@ class SharedBudgetIT {
     RedisLimiterSettings s =
         settings(
             "redis://127.0.0.1:" + TestRedis.freePort(), RedisLimiterSettings.FailureMode.OPEN);
-    try (Node a = node(s, token, "0.00001")) {
+    try (RedisNode a = node(s, token, "0.00001")) {
       assertThat(chat(a.client(), token).status().code()).isEqualTo(200);
       assertThat(chat(a.client(), token).status().code()).isEqualTo(200);
       AggregatedHttpResponse third = chat(a.client(), token);
@@ -124,7 +115,7 @@ class SharedBudgetIT {
         settings(
             "redis://127.0.0.1:" + TestRedis.freePort(), RedisLimiterSettings.FailureMode.CLOSED);
     int before = fake.received().size();
-    try (Node a = node(s, token, "0.00001")) {
+    try (RedisNode a = node(s, token, "0.00001")) {
       AggregatedHttpResponse r = chat(a.client(), token);
       assertThat(r.status().code()).isEqualTo(503);
       assertThat(errorOf(r).path("code").asText()).isEqualTo("budget_unavailable");
@@ -182,19 +173,6 @@ class SharedBudgetIT {
     }
   }
 
-  record Node(DataPlane dp, int port) implements AutoCloseable {
-    WebClient client() {
-      return WebClient.builder("http://127.0.0.1:" + port)
-          .responseTimeout(Duration.ofSeconds(30))
-          .build();
-    }
-
-    @Override
-    public void close() {
-      dp.close();
-    }
-  }
-
   private static RedisLimiterSettings settings(String url, RedisLimiterSettings.FailureMode mode) {
     return new RedisLimiterSettings(
         url,
@@ -209,7 +187,7 @@ class SharedBudgetIT {
   }
 
   /** A data plane built by the composition root, the key's budget {@code budget} dollars. */
-  private static Node node(RedisLimiterSettings redisSettings, String token, String budget) {
+  private static RedisNode node(RedisLimiterSettings redisSettings, String token, String budget) {
     String yaml =
         """
         providers: [{name: openai, type: openai, base_url: "%s"}]
@@ -218,31 +196,15 @@ class SharedBudgetIT {
         keys: [{token: "%s", project: p, monthly_budget_usd: %s}]
         """
             .formatted(fake.baseUrl(), token, budget);
-    ConfigSnapshot snapshot =
-        new StandaloneConfigParser(
-                Map.of("TEST_PEPPER", HexFormat.of().formatHex(TestGateway.PEPPER))::get,
-                ApiKeyPepper.of(TestGateway.PEPPER))
-            .parse(yaml.getBytes(StandardCharsets.UTF_8), "it.yaml");
-    ConfigSource source = l -> l.accept(snapshot);
-    DataPlaneSettings s =
-        DataPlaneSettings.fromEnv(
-            Map.of(
-                    "AGENTROUTER_HTTP_PORT", "0",
-                    "AGENTROUTER_DATAPLANE_ID", "dp-it",
-                    "AGENTROUTER_CONFIG_POLL_MS", "0",
-                    "AGENTROUTER_ACCESS_LOG", "false",
-                    "AGENTROUTER_SHUTDOWN_QUIET_MS", "0")
-                ::get);
-    DataPlane dp = DataPlane.builder(s, source).redis(redisSettings).build();
-    return new Node(dp, dp.start().activeLocalPort());
+    return RedisNode.start(yaml, redisSettings, s -> s);
   }
 
-  private static BigDecimal billed(Node n) {
+  private static BigDecimal billed(RedisNode n) {
     return ((InMemoryUsageSink) n.dp().usage())
         .records().stream().map(UsageRecord::costUsd).reduce(BigDecimal.ZERO, BigDecimal::add);
   }
 
-  private static String metrics(Node n) {
+  private static String metrics(RedisNode n) {
     return n.client().get("/internal/metrics").aggregate().join().contentUtf8();
   }
 
