@@ -115,7 +115,12 @@ class CutStreamEvidenceIT {
           .atMost(Duration.ofSeconds(30))
           .pollInterval(Duration.ofMillis(100))
           .until(() -> byStream(dp).size() == streams);
-      Thread.sleep(1_500);
+      int recorded = records(dp);
+      await("no late duplicate for 1.5 s")
+          .during(Duration.ofMillis(1_500))
+          .atMost(Duration.ofSeconds(5))
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> records(dp) == recorded);
       Map<String, List<UsageRecord>> records = byStream(dp);
       // Every upstream stream the gateway opened has been closed early by now.
       // Every upstream stream has ended by now, closed early or (a failure) run to completion.
@@ -299,6 +304,11 @@ class CutStreamEvidenceIT {
   /** Whether stream {@code n} is cut while the provider pauses (else while tokens flow). */
   private static boolean held(int n) {
     return n % 2 == 0;
+  }
+
+  /** Usage records of the test's streams, duplicates included. */
+  private static int records(StandalonePlane dp) {
+    return byStream(dp).values().stream().mapToInt(List::size).sum();
   }
 
   private static Map<String, List<UsageRecord>> byStream(StandalonePlane dp) {

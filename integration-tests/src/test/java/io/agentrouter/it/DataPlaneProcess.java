@@ -1,6 +1,7 @@
 package io.agentrouter.it;
 
 import static java.util.Objects.requireNonNull;
+import static org.awaitility.Awaitility.await;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,6 +15,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.awaitility.core.ConditionTimeoutException;
 
 /**
  * The real data-plane jar as a child process, on the test's own JDK, with its output in a file. The
@@ -67,19 +69,19 @@ final class DataPlaneProcess implements AutoCloseable {
     Process p = pb.start();
     Thread killer = new Thread(p::destroyForcibly, "kill-data-plane-" + p.pid());
     Runtime.getRuntime().addShutdownHook(killer);
-    long deadline = System.nanoTime() + startTimeout.toNanos();
     try {
-      while (System.nanoTime() < deadline) {
-        Matcher m = LISTENING.matcher(read(output));
-        if (m.find()) {
-          return new DataPlaneProcess(p, output, killer, Integer.parseInt(m.group(1)));
-        }
-        if (!p.isAlive()) {
-          break;
-        }
-        Thread.sleep(100);
+      // Until it says on which port it listens, or exits.
+      await("the data plane listening")
+          .atMost(startTimeout)
+          .pollInterval(Duration.ofMillis(100))
+          .until(() -> LISTENING.matcher(read(output)).find() || !p.isAlive());
+      Matcher m = LISTENING.matcher(read(output));
+      if (m.find()) {
+        return new DataPlaneProcess(p, output, killer, Integer.parseInt(m.group(1)));
       }
-    } catch (RuntimeException | InterruptedException e) {
+    } catch (ConditionTimeoutException e) {
+      // Reported below with the process's output.
+    } catch (RuntimeException e) {
       kill(p, killer);
       throw e;
     }

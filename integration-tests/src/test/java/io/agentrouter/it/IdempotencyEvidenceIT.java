@@ -113,7 +113,12 @@ class IdempotencyEvidenceIT {
         .atMost(Duration.ofSeconds(60))
         .pollInterval(Duration.ofMillis(200))
         .until(() -> logRows(idem) >= 1);
-    Thread.sleep(3_000);
+    long settled = logRows(idem);
+    await("no straggler row for 3 s")
+        .during(Duration.ofSeconds(3))
+        .atMost(Duration.ofSeconds(10))
+        .pollInterval(Duration.ofMillis(200))
+        .until(() -> logRows(idem) == settled);
     long rows = logRows(idem);
 
     long firstOk = first.stream().filter(a -> a.outcome() == Outcome.UPSTREAM_OR_STORED).count();

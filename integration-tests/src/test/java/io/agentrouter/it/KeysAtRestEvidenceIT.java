@@ -661,17 +661,13 @@ class KeysAtRestEvidenceIT {
 
   /** The scan count once it has not moved for 1.5 s (backends flush statistics when idle). */
   private long settledApiKeyScans() throws Exception {
-    long last = apiKeyScans();
-    long stableSince = System.nanoTime();
-    while (System.nanoTime() - stableSince < 1_500_000_000L) {
-      Thread.sleep(250);
-      long now = apiKeyScans();
-      if (now != last) {
-        last = now;
-        stableSince = System.nanoTime();
-      }
-    }
-    return last;
+    AtomicLong last = new AtomicLong(apiKeyScans());
+    await("api_keys scan count unchanged for 1.5 s")
+        .during(Duration.ofMillis(1_500))
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(250))
+        .until(() -> last.getAndSet(apiKeyScans()) == last.get());
+    return last.get();
   }
 
   private long xactCommit() throws Exception {

@@ -222,7 +222,12 @@ class UsageDurabilityEvidenceIT {
           .atMost(Duration.ofMinutes(3))
           .pollInterval(Duration.ofMillis(250))
           .until(() -> logged(planes, key).keySet().containsAll(served));
-      Thread.sleep(2_000);
+      int settledRows = rowCount(logged(planes, key));
+      await("no late duplicate for 2 s")
+          .during(Duration.ofSeconds(2))
+          .atMost(Duration.ofSeconds(10))
+          .pollInterval(Duration.ofMillis(250))
+          .until(() -> rowCount(logged(planes, key)) == settledRows);
       Map<String, List<Row>> byTag = logged(planes, key);
 
       int once = 0;
@@ -331,6 +336,11 @@ class UsageDurabilityEvidenceIT {
   private record Row(String requestId, int status, long promptTokens, long completionTokens) {}
 
   /** The key's request-log rows by the tag their client metadata carries. */
+  /** Request-log rows, duplicates included. */
+  private static int rowCount(Map<String, List<Row>> byTag) {
+    return byTag.values().stream().mapToInt(List::size).sum();
+  }
+
   private static Map<String, List<Row>> logged(Planes planes, Planes.Key key) throws Exception {
     Map<String, List<Row>> out = new HashMap<>();
     try (Connection c = planes.jdbc();
