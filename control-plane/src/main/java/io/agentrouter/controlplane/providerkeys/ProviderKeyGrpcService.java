@@ -67,7 +67,12 @@ public final class ProviderKeyGrpcService
         out,
         () -> {
           ProjectRow p =
-              project(r.getCustomerId(), r.getProjectId(), Role.ADMIN, "create provider keys");
+              access.project(
+                  auth.current(),
+                  r.getCustomerId(),
+                  r.getProjectId(),
+                  Role.ADMIN,
+                  "create provider keys");
           String provider = provider(r.getProvider());
           String name = Fields.name("name", r.getName(), Fields.MAX_NAME);
           String secret = secret(r.getSecret());
@@ -98,7 +103,9 @@ public final class ProviderKeyGrpcService
         auth,
         out,
         () -> {
-          ProjectRow p = project(r.getCustomerId(), r.getProjectId(), Role.VIEWER, "read");
+          ProjectRow p =
+              access.project(
+                  auth.current(), r.getCustomerId(), r.getProjectId(), Role.VIEWER, "read");
           ListProviderKeysResponse.Builder b = ListProviderKeysResponse.newBuilder();
           store.list(p.id()).forEach(k -> b.addProviderKeys(toProto(k)));
           return b.build();
@@ -111,7 +118,9 @@ public final class ProviderKeyGrpcService
         auth,
         out,
         () -> {
-          ProjectRow p = project(r.getCustomerId(), r.getProjectId(), Role.VIEWER, "read");
+          ProjectRow p =
+              access.project(
+                  auth.current(), r.getCustomerId(), r.getProjectId(), Role.VIEWER, "read");
           return toProto(find(p, r.getProviderKeyId()));
         });
   }
@@ -123,7 +132,12 @@ public final class ProviderKeyGrpcService
         out,
         () -> {
           ProjectRow p =
-              project(r.getCustomerId(), r.getProjectId(), Role.ADMIN, "change provider keys");
+              access.project(
+                  auth.current(),
+                  r.getCustomerId(),
+                  r.getProjectId(),
+                  Role.ADMIN,
+                  "change provider keys");
           ProviderKeyRow old = find(p, r.getProviderKeyId());
           String name =
               r.hasName() ? Fields.name("name", r.getName(), Fields.MAX_NAME) : old.name();
@@ -159,7 +173,12 @@ public final class ProviderKeyGrpcService
         out,
         () -> {
           ProjectRow p =
-              project(r.getCustomerId(), r.getProjectId(), Role.ADMIN, "delete provider keys");
+              access.project(
+                  auth.current(),
+                  r.getCustomerId(),
+                  r.getProjectId(),
+                  Role.ADMIN,
+                  "delete provider keys");
           ProviderKeyRow k = find(p, r.getProviderKeyId());
           try {
             store.delete(p.id(), k.id());
@@ -172,15 +191,6 @@ public final class ProviderKeyGrpcService
           }
           return Empty.getDefaultInstance();
         });
-  }
-
-  private ProjectRow project(String customerId, String projectId, Role needed, String action) {
-    return access.project(
-        auth.current(),
-        Fields.uuid("customer_id", customerId),
-        Fields.uuid("project_id", projectId),
-        needed,
-        action);
   }
 
   private ProviderKeyRow find(ProjectRow p, String id) {

@@ -84,7 +84,9 @@ public final class RouteGrpcService extends RouteServiceGrpc.RouteServiceImplBas
         auth,
         out,
         () -> {
-          ProjectRow p = project(r.getCustomerId(), r.getProjectId(), Role.ADMIN, "create routes");
+          ProjectRow p =
+              access.project(
+                  auth.current(), r.getCustomerId(), r.getProjectId(), Role.ADMIN, "create routes");
           Instant now = Fields.micros(clock.instant());
           RouteRow row = validate(p, UUID.randomUUID(), r.getRoute(), now, now);
           if (store.findByAlias(p.id(), row.alias()) != null) {
@@ -104,7 +106,9 @@ public final class RouteGrpcService extends RouteServiceGrpc.RouteServiceImplBas
         auth,
         out,
         () -> {
-          ProjectRow p = project(r.getCustomerId(), r.getProjectId(), Role.VIEWER, "read");
+          ProjectRow p =
+              access.project(
+                  auth.current(), r.getCustomerId(), r.getProjectId(), Role.VIEWER, "read");
           ListRoutesResponse.Builder b = ListRoutesResponse.newBuilder();
           store.list(p.id()).forEach(x -> b.addRoutes(toProto(x)));
           return b.build();
@@ -117,7 +121,9 @@ public final class RouteGrpcService extends RouteServiceGrpc.RouteServiceImplBas
         auth,
         out,
         () -> {
-          ProjectRow p = project(r.getCustomerId(), r.getProjectId(), Role.VIEWER, "read");
+          ProjectRow p =
+              access.project(
+                  auth.current(), r.getCustomerId(), r.getProjectId(), Role.VIEWER, "read");
           return toProto(find(p, r.getRouteId()));
         });
   }
@@ -128,7 +134,9 @@ public final class RouteGrpcService extends RouteServiceGrpc.RouteServiceImplBas
         auth,
         out,
         () -> {
-          ProjectRow p = project(r.getCustomerId(), r.getProjectId(), Role.ADMIN, "change routes");
+          ProjectRow p =
+              access.project(
+                  auth.current(), r.getCustomerId(), r.getProjectId(), Role.ADMIN, "change routes");
           RouteRow old = find(p, r.getRouteId());
           RouteRow row =
               validate(p, old.id(), r.getRoute(), old.createdAt(), Fields.micros(clock.instant()));
@@ -150,7 +158,9 @@ public final class RouteGrpcService extends RouteServiceGrpc.RouteServiceImplBas
         auth,
         out,
         () -> {
-          ProjectRow p = project(r.getCustomerId(), r.getProjectId(), Role.ADMIN, "delete routes");
+          ProjectRow p =
+              access.project(
+                  auth.current(), r.getCustomerId(), r.getProjectId(), Role.ADMIN, "delete routes");
           RouteRow old = find(p, r.getRouteId());
           store.delete(p.id(), old.id());
           return Empty.getDefaultInstance();
@@ -164,15 +174,6 @@ public final class RouteGrpcService extends RouteServiceGrpc.RouteServiceImplBas
       throw ApiException.conflict(
           "route '" + row.alias() + "' conflicts with a concurrent change (expected to retry)");
     }
-  }
-
-  private ProjectRow project(String customerId, String projectId, Role needed, String action) {
-    return access.project(
-        auth.current(),
-        Fields.uuid("customer_id", customerId),
-        Fields.uuid("project_id", projectId),
-        needed,
-        action);
   }
 
   private RouteRow find(ProjectRow p, String id) {

@@ -4,6 +4,7 @@ import static java.util.Objects.requireNonNull;
 
 import io.agentrouter.controlplane.identity.Caller;
 import io.agentrouter.controlplane.rpc.ApiException;
+import io.agentrouter.controlplane.rpc.Fields;
 import io.agentrouter.controlplane.tenancy.TenancyStore.CustomerRow;
 import io.agentrouter.controlplane.tenancy.TenancyStore.MembershipRow;
 import io.agentrouter.controlplane.tenancy.TenancyStore.ProjectRow;
@@ -107,6 +108,20 @@ public final class Access {
     ProjectAccess a = project(caller, customerId, projectId);
     require(a.role(), needed, "project '" + projectId + "'", action);
     return a.project();
+  }
+
+  /**
+   * Like {@link #project(Caller, UUID, UUID, Role, String)} for ids as a request carries them:
+   * parsed from the {@code customer_id} and {@code project_id} fields first.
+   */
+  public ProjectRow project(
+      Caller caller, String customerId, String projectId, Role needed, String action) {
+    return project(
+        caller,
+        Fields.uuid("customer_id", customerId),
+        Fields.uuid("project_id", projectId),
+        needed,
+        action);
   }
 
   /** The project alone (customer deduced), for calls that name only a project. */
