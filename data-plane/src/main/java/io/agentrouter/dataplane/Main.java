@@ -1,5 +1,6 @@
 package io.agentrouter.dataplane;
 
+import ch.qos.logback.classic.LoggerContext;
 import com.linecorp.armeria.server.Server;
 import io.agentrouter.common.config.ApiKeyPepper;
 import io.agentrouter.dataplane.config.FileConfigSource;
@@ -9,6 +10,7 @@ import io.agentrouter.dataplane.spool.UsageSpool;
 import io.agentrouter.dataplane.sync.ControlPlaneConfigSource;
 import io.agentrouter.dataplane.sync.ManagedSettings;
 import io.agentrouter.dataplane.upstream.UpstreamAddressPolicy;
+import io.agentrouter.dataplane.usage.UsageSink;
 import java.io.IOException;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -83,15 +85,24 @@ public final class Main {
         DataPlane.builder(settings, source)
             .redis(RedisLimiterSettings.fromEnv(System::getenv))
             .upstreamAddressPolicy(UpstreamAddressPolicy.standalone(allowPrivate))
+            .usageSink(UsageSink.NONE)
             .build();
     holder[0] = dp;
     Server server = dp.start();
-    Runtime.getRuntime().addShutdownHook(new Thread(dp::close, "agentrouter-shutdown"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(dp), "agentrouter-shutdown"));
     log.info(
         "data plane '{}' listening on port {} ({})",
         settings.dataplaneId(),
         server.activeLocalPort(),
         dp.config().current() == null ? "NOT READY: no valid config" : "ready");
+  }
+
+  /** Stops serving, then stops logging so the lines still queued reach standard output. */
+  private static void stop(DataPlane dp) {
+    dp.close();
+    if (LoggerFactory.getILoggerFactory() instanceof LoggerContext logging) {
+      logging.stop();
+    }
   }
 
   /** Managed mode: config from the control plane, usage through the durable spool. */
@@ -127,7 +138,7 @@ public final class Main {
             .build();
     holder[0] = dp;
     Server server = dp.start();
-    Runtime.getRuntime().addShutdownHook(new Thread(dp::close, "agentrouter-shutdown"));
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> stop(dp), "agentrouter-shutdown"));
     log.info(
         "data plane listening on port {} in managed mode ({}; control plane {})",
         server.activeLocalPort(),

@@ -32,6 +32,7 @@ import io.agentrouter.dataplane.provider.StreamTranslator;
 import io.agentrouter.dataplane.provider.TokenUsage;
 import io.agentrouter.dataplane.provider.UpstreamCall;
 import io.agentrouter.dataplane.upstream.SseParser;
+import io.netty.util.AsciiString;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -63,6 +64,20 @@ final class Relay {
   private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
   private static final HttpData DONE = HttpData.ofAscii("data: [DONE]\n\n");
   private static final MediaType EVENT_STREAM = MediaType.parse("text/event-stream; charset=utf-8");
+  // Header names built once: a name given as a String is lower-cased and validated on every add.
+  private static final AsciiString PROVIDER = HttpHeaderNames.of("x-agentrouter-provider");
+  private static final AsciiString ESTIMATED_COST =
+      HttpHeaderNames.of("x-agentrouter-estimated-cost-usd");
+  private static final AsciiString TIMING_TOTAL =
+      HttpHeaderNames.of("x-agentrouter-timing-total-ms");
+  private static final AsciiString TIMING_AUTHZ =
+      HttpHeaderNames.of("x-agentrouter-timing-authz-ms");
+  private static final AsciiString TIMING_ROUTE =
+      HttpHeaderNames.of("x-agentrouter-timing-route-ms");
+  private static final AsciiString TIMING_UPSTREAM =
+      HttpHeaderNames.of("x-agentrouter-timing-upstream-ms");
+  private static final AsciiString TIMING_OVERHEAD =
+      HttpHeaderNames.of("x-agentrouter-timing-overhead-ms");
 
   private final Router r;
   private final ServiceRequestContext ctx;
@@ -286,10 +301,13 @@ final class Relay {
         throw new IllegalStateException(e);
       }
     }
+    // With its length known, the answer goes out with content-length, not chunked.
     ResponseHeadersBuilder h =
-        ResponseHeaders.builder(HttpStatus.OK).contentType(MediaType.JSON_UTF_8);
-    h.add("x-agentrouter-provider", t.model().provider());
-    h.add("x-agentrouter-estimated-cost-usd", cost.toPlainString());
+        ResponseHeaders.builder(HttpStatus.OK)
+            .contentType(MediaType.JSON_UTF_8)
+            .contentLength(body.length());
+    h.add(PROVIDER, t.model().provider());
+    h.add(ESTIMATED_COST, cost.toPlainString());
     timing(h);
     ex.finished(UsageOutcome.SUCCESS, null);
     res.tryWrite(h.build());
@@ -471,7 +489,7 @@ final class Relay {
     r.metrics.attempt(t.model().provider(), t.model().model(), "ok");
     ResponseHeadersBuilder h = ResponseHeaders.builder(HttpStatus.OK).contentType(EVENT_STREAM);
     h.add(HttpHeaderNames.CACHE_CONTROL, "no-cache");
-    h.add("x-agentrouter-provider", t.model().provider());
+    h.add(PROVIDER, t.model().provider());
     timing(h, now - attemptStart);
     res.tryWrite(h.build());
     for (ObjectNode c : pending) {
@@ -637,13 +655,13 @@ final class Relay {
       h.add(HttpHeaderNames.RETRY_AFTER, Long.toString(err.retryAfterSeconds()));
     }
     if (lastTarget != null) {
-      h.add("x-agentrouter-provider", lastTarget.model().provider());
+      h.add(PROVIDER, lastTarget.model().provider());
     }
     h.add("x-agentrouter-error-class", err.errorClass().wireName());
     timing(h);
-    res.tryWrite(h.build());
-    res.tryWrite(
-        HttpData.wrap(OpenAiErrorResponses.body(ce.message(), ce.type(), null, ce.code())));
+    byte[] body = OpenAiErrorResponses.body(ce.message(), ce.type(), null, ce.code());
+    res.tryWrite(h.contentLength(body.length).build());
+    res.tryWrite(HttpData.wrap(body));
     res.close();
   }
 
@@ -712,11 +730,11 @@ final class Relay {
 
   private void timing(ResponseHeadersBuilder h, long upstreamNanos) {
     long total = r.nanoTime.getAsLong() - ex.startNanos();
-    h.add("x-agentrouter-timing-total-ms", millis(total));
-    h.add("x-agentrouter-timing-authz-ms", millis(ex.authzNanos()));
-    h.add("x-agentrouter-timing-route-ms", millis(ex.routeNanos()));
-    h.add("x-agentrouter-timing-upstream-ms", millis(upstreamNanos));
-    h.add("x-agentrouter-timing-overhead-ms", millis(Math.max(0, total - upstreamNanos)));
+    h.add(TIMING_TOTAL, millis(total));
+    h.add(TIMING_AUTHZ, millis(ex.authzNanos()));
+    h.add(TIMING_ROUTE, millis(ex.routeNanos()));
+    h.add(TIMING_UPSTREAM, millis(upstreamNanos));
+    h.add(TIMING_OVERHEAD, millis(Math.max(0, total - upstreamNanos)));
   }
 
   /** Milliseconds with microsecond precision, e.g. {@code 12.034}. */
