@@ -8,6 +8,10 @@ import io.agentrouter.common.usage.UsageRecord;
 import io.agentrouter.dataplane.fake.FakeOpenAi;
 import io.agentrouter.dataplane.fake.FakeOpenAi.Fault;
 import io.agentrouter.dataplane.fake.FakeOpenAi.StreamTrace;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -90,6 +94,56 @@ class CutStreamUsageTest {
     UsageRecord r = gw.usage().getLast();
     assertThat(r.outcome()).isEqualTo(UsageOutcome.CLIENT_ABORT);
     assertThat(r.completionTokens()).isZero();
+  }
+
+  @Test
+  void aClientThatStopsReadingAndHangsUpIsMeteredWithEveryTokenTheProviderSent() throws Exception {
+    // 12 tokens of 8 KiB each to a client that reads none of them: they pile up between gateway
+    // and client, and the provider pauses after the last one. What the provider sent is billed
+    // though the client never read it.
+    int tokens = 12;
+    a.enqueue(Fault.pacedStream(40, Duration.ofMillis(5)));
+    long before = gw.usage().size();
+    byte[] payload =
+        ("{\"model\":\"main\",\"stream\":true,\"user\":\"stalled\",\"metadata\":{"
+                + "\"fake_hold_after\":\""
+                + tokens
+                + "\",\"fake_hold_ms\":\"3000\",\"fake_token_bytes\":\"8192\"},"
+                + "\"messages\":[{\"role\":\"user\",\"content\":\"count\"}]}")
+            .getBytes(StandardCharsets.UTF_8);
+    long cutNanos;
+    try (Socket s = new Socket()) {
+      s.setReceiveBufferSize(4096);
+      s.connect(new InetSocketAddress("127.0.0.1", java.net.URI.create(gw.url()).getPort()));
+      OutputStream out = s.getOutputStream();
+      out.write(
+          ("POST /v1/chat/completions HTTP/1.1\r\nHost: gateway\r\nAuthorization: Bearer "
+                  + key
+                  + "\r\nContent-Type: application/json\r\nContent-Length: "
+                  + payload.length
+                  + "\r\n\r\n")
+              .getBytes(StandardCharsets.US_ASCII));
+      out.write(payload);
+      out.flush();
+      // The provider has sent all it will before its pause, and it has had time to reach the
+      // gateway.
+      await()
+          .atMost(Duration.ofSeconds(2))
+          .until(() -> !a.streams().isEmpty() && a.streams().getFirst().tokensSent() == tokens);
+      await()
+          .during(Duration.ofMillis(300))
+          .atMost(Duration.ofSeconds(2))
+          .until(() -> a.streams().getFirst().tokensSent() == tokens);
+      cutNanos = System.nanoTime();
+    }
+
+    await().atMost(Duration.ofSeconds(2)).until(() -> a.streams().getFirst().closedNanos() != 0);
+    StreamTrace trace = a.streams().getFirst();
+    assertThat(Duration.ofNanos(trace.closedNanos() - cutNanos)).isLessThan(Duration.ofSeconds(1));
+    await().atMost(Duration.ofSeconds(5)).until(() -> gw.usage().size() == before + 1);
+    UsageRecord r = gw.usage().getLast();
+    assertThat(r.outcome()).isEqualTo(UsageOutcome.CLIENT_ABORT);
+    assertThat(r.completionTokens()).isEqualTo(trace.tokensSent()).isEqualTo(tokens);
   }
 
   @Test

@@ -106,8 +106,8 @@ public final class FakeOpenAi implements AutoCloseable {
      * Streams: the role chunk at once, then {@code tokens} content chunks of one token each, one
      * every {@code interval}, then the finish, usage and {@code [DONE]}; traced in {@link
      * #streams()}. A request whose {@code metadata} has {@code fake_hold_after} (n) and {@code
-     * fake_hold_ms} pauses that long after its n-th token, as a model that stops to think. Others:
-     * answered normally.
+     * fake_hold_ms} pauses that long after its n-th token, as a model that stops to think; one with
+     * {@code fake_token_bytes} pads every token with that many bytes. Others: answered normally.
      */
     public static Fault pacedStream(int tokens, Duration interval) {
       if (tokens < 1) {
@@ -556,6 +556,11 @@ public final class FakeOpenAi implements AutoCloseable {
     return n.isMissingNode() ? -1 : n.asInt(-1);
   }
 
+  /** The padding of each token ({@code fake_token_bytes}): big tokens fill sockets quickly. */
+  private static String padding(JsonNode body) {
+    return "x".repeat(Math.max(0, body.path("metadata").path("fake_token_bytes").asInt(0)));
+  }
+
   private static long holdNanos(JsonNode body) {
     return body.path("metadata").path("fake_hold_ms").asLong(0) * 1_000_000L;
   }
@@ -578,7 +583,7 @@ public final class FakeOpenAi implements AutoCloseable {
     int i = trace.sent;
     ObjectNode c = chunk(body, id);
     ObjectNode choice = c.withArray("choices").addObject().put("index", 0);
-    choice.putObject("delta").put("content", (i == 0 ? "" : " ") + "t" + i);
+    choice.putObject("delta").put("content", (i == 0 ? "" : " ") + "t" + i + padding(body));
     choice.putNull("finish_reason");
     if (!w.tryWrite(HttpData.ofUtf8("data: " + c + "\n\n"))) {
       return;
