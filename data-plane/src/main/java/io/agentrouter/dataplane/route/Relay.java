@@ -110,6 +110,9 @@ final class Relay {
    */
   private long contentPieces;
 
+  /** When a committed stream's provider counts as silent ({@link System#nanoTime}); 0: paused. */
+  private long idleDeadline;
+
   Relay(
       Router r,
       ServiceRequestContext ctx,
@@ -405,7 +408,7 @@ final class Relay {
       // stream in the sockets' buffers instead of in this heap. While the wait is on the client,
       // the provider's silence timer is off; the server's idle timeout bounds a client that
       // never reads.
-      cancelTimer();
+      pauseIdle();
       res.whenConsumed()
           .handleAsync(
               (unused, cause) -> {
@@ -501,27 +504,51 @@ final class Relay {
   /**
    * After the first content, a provider that goes silent for as long as it was allowed to take for
    * the first token ends the stream with an error event rather than holding the client.
+   *
+   * <p>Called for every piece of a stream, so it only moves a deadline: one timer stays scheduled
+   * and, when it fires early, schedules itself again for the rest (instead of a cancel and a new
+   * timer per piece).
    */
   private void armIdle(int g, Target t) {
-    cancelTimer();
-    long idle = t.upstream().config().firstTokenTimeout().toMillis();
+    long idle = t.upstream().config().firstTokenTimeout().toNanos();
+    idleDeadline = System.nanoTime() + idle;
+    if (timer == null) {
+      scheduleIdle(g, t, idle);
+    }
+  }
+
+  /** Stops the silence clock while the wait is on the client, not the provider. */
+  private void pauseIdle() {
+    idleDeadline = 0;
+  }
+
+  private void scheduleIdle(int g, Target t, long delayNanos) {
     timer =
         ctx.eventLoop()
             .schedule(
                 () -> {
-                  if (g == gen && !done) {
-                    streamBroken(
-                        g,
-                        t,
-                        new ProviderError(
-                            ErrorClass.TIMEOUT,
-                            0,
-                            "the provider sent nothing for " + idle + " ms",
-                            null));
+                  timer = null;
+                  if (g != gen || done || idleDeadline == 0) {
+                    return;
                   }
+                  long left = idleDeadline - System.nanoTime();
+                  if (left > 0) {
+                    scheduleIdle(g, t, left);
+                    return;
+                  }
+                  streamBroken(
+                      g,
+                      t,
+                      new ProviderError(
+                          ErrorClass.TIMEOUT,
+                          0,
+                          "the provider sent nothing for "
+                              + t.upstream().config().firstTokenTimeout().toMillis()
+                              + " ms",
+                          null));
                 },
-                idle,
-                TimeUnit.MILLISECONDS);
+                delayNanos,
+                TimeUnit.NANOSECONDS);
   }
 
   private void writeChunk(ObjectNode chunk) {
