@@ -110,7 +110,8 @@ public final class DataPlane implements AutoCloseable {
             .idleTimeout(Duration.ofSeconds(60))
             .eventLoopSchedulerFactory(SameEventLoopScheduler::new)
             // The request to the provider is written while the client's channel is read.
-            .option(ClientFactoryOptions.CHANNEL_PIPELINE_CUSTOMIZER, DataPlane::consolidateFlushes)
+            .option(
+                ClientFactoryOptions.CHANNEL_PIPELINE_CUSTOMIZER, p -> consolidateFlushes(p, true))
             // SSRF: checked on the address actually connected to, after DNS.
             .ipAddressFilter(b.addressPolicy)
             .build();
@@ -185,7 +186,7 @@ public final class DataPlane implements AutoCloseable {
         .errorHandler(new GatewayErrorHandler())
         .childChannelPipelineCustomizer(
             p -> {
-              consolidateFlushes(p);
+              consolidateFlushes(p, false);
               hangups.customize(p);
             });
     sb.route().post("/v1/chat/completions").build(chain.build(Endpoint.CHAT));
@@ -203,16 +204,18 @@ public final class DataPlane implements AutoCloseable {
   }
 
   /**
-   * A proxied answer is written while the upstream's channel is being read, not the client's (and
-   * the request to the upstream while the client's is), so flushes are not held by Armeria's own
-   * consolidation, which only holds them during a read of the same channel: headers, body and the
-   * last chunk went out as three system calls. Consolidating also outside reads defers the flush to
-   * the end of the current event-loop task: one write per message, no added latency.
+   * Armeria holds flushes only while the same channel is being read. The request to the provider
+   * is written while the client's channel is read, so its headers and body went out as two system
+   * calls; consolidating on the upstream channel also outside reads ({@code whenNoReadInProgress})
+   * defers that flush to the end of the current event-loop task: one write per request. On the
+   * client's channel it gains nothing (Armeria flushes a response's headers and waits for that
+   * write before it takes the body, so they are two writes either way) and only delays the answer
+   * by a task, so there it is off.
    */
-  static void consolidateFlushes(ChannelPipeline p) {
+  static void consolidateFlushes(ChannelPipeline p, boolean whenNoReadInProgress) {
     FlushConsolidationHandler h =
         new FlushConsolidationHandler(
-            FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, true);
+            FlushConsolidationHandler.DEFAULT_EXPLICIT_FLUSH_AFTER_FLUSHES, whenNoReadInProgress);
     if (p.get(FlushConsolidationHandler.class) != null) {
       p.replace(FlushConsolidationHandler.class, null, h);
     } else {
