@@ -93,7 +93,7 @@ class ExhaustionEvidenceIT {
   /** Warm-up ends when both JVMs' JIT compilers used less than this in a round (5 % of 2 cores). */
   private static final double WARM_JIT_MS_PER_S = 100;
 
-  private static final int WARM_UP_MAX_ROUNDS = 16;
+  private static final int WARM_UP_MAX_ROUNDS = 10;
 
   /** /proc/net/tcp polling period: the resolution of every "closed at" below. */
   private static final long WATCH_MILLIS = 200;
@@ -183,7 +183,8 @@ class ExhaustionEvidenceIT {
                   .build(),
               steadyKey,
               steadyTimer);
-      String warmUp = warmUp(steady, up, dp, gcLog, addr, attackKey);
+      String warmUp =
+          warmUp(steady, up, dp, gcLog, addr, attackKey, streamClients, slowlorisClients, phase);
 
       // Baseline, attack, baseline again once every attacking connection is closed: a drift of the
       // machine's load or of the JIT over the run shows as a difference between the two baselines
@@ -206,28 +207,16 @@ class ExhaustionEvidenceIT {
       ScheduledFuture<?> trickle =
           timers.scheduleAtFixedRate(() -> trickle(slowloris), 500, 500, TimeUnit.MILLISECONDS);
       long attackStart = System.nanoTime();
-      long slowlorisEvery = Duration.ofSeconds(2).toNanos() / slowlorisClients;
-      long streamEvery = phase.toNanos() / streamClients;
-      int s = 0;
-      for (int i = 0; i < streamClients; i++) {
-        long due = attackStart + i * streamEvery;
-        while (s < slowlorisClients && attackStart + s * slowlorisEvery <= due) {
-          Conn c = Conn.slowloris(addr, "slowloris-" + s++);
-          synchronized (slowloris) {
-            slowloris.add(c);
-          }
-        }
-        sleepUntil(due);
-        Conn c = Conn.stream(addr, attackKey, "attacker-" + i);
-        streams.add(c);
-        watch.track(c);
-      }
-      while (s < slowlorisClients) {
-        Conn c = Conn.slowloris(addr, "slowloris-" + s++);
-        synchronized (slowloris) {
-          slowloris.add(c);
-        }
-      }
+      openAttack(
+          addr,
+          attackKey,
+          "",
+          streamClients,
+          slowlorisClients,
+          phase,
+          streams,
+          slowloris,
+          watch::track);
       Steady.Result attacked = underAttack.get(phase.toSeconds() + 60, TimeUnit.SECONDS);
       Usage afterAttack = Usage.now(dp, gcLog);
       long rssAfterAttackKb = dp.procStatusKb("VmRSS");
@@ -483,9 +472,47 @@ class ExhaustionEvidenceIT {
       DataPlaneProcess dp,
       Path gcLog,
       InetSocketAddress addr,
-      String key)
+      String key,
+      int streamClients,
+      int slowlorisClients,
+      Duration phase)
       throws Exception {
     List<Conn> conns = new ArrayList<>();
+    // A rehearsal of the attack at its full size and pace, with the steady tenant running: the
+    // warm-up rounds below alone left the attack's volumes (hundreds of 429s and connects in
+    // seconds) to be compiled during the measured attack, whose JIT CPU then doubled.
+    List<Conn> rehearsalStreams = new ArrayList<>();
+    List<Conn> rehearsalSlowloris = new ArrayList<>();
+    try {
+      CompletableFuture<Steady.Result> steadyDuring =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return steady.run(phase, STEADY_RPS);
+                } catch (InterruptedException e) {
+                  throw new IllegalStateException(e);
+                }
+              });
+      openAttack(
+          addr,
+          key,
+          "rehearsal-",
+          streamClients,
+          slowlorisClients,
+          phase,
+          rehearsalStreams,
+          rehearsalSlowloris,
+          c -> {});
+      rehearsalSlowloris.forEach(Conn::trickle);
+      steadyDuring.get(phase.toSeconds() + 60, TimeUnit.SECONDS);
+      // Its admitted streams idle out and end through the gateway's timeout, as in the attack.
+      await("rehearsal streams ended upstream")
+          .atMost(STREAM_IDLE.plus(CHUNK_EVERY.multipliedBy(SLOW_CHUNKS)).plusSeconds(10))
+          .until(() -> up.inFlight() == 0);
+    } finally {
+      rehearsalStreams.forEach(Conn::close);
+      rehearsalSlowloris.forEach(Conn::close);
+    }
     int round = 0;
     double jit = Double.NaN;
     try {
@@ -520,6 +547,46 @@ class ExhaustionEvidenceIT {
         round,
         WARM_UP_ROUND.toSeconds(),
         jit);
+  }
+
+  /**
+   * Opens the attack's clients, paced over {@code phase}: stream clients evenly, slowloris during
+   * its first 2 s.
+   */
+  private static void openAttack(
+      InetSocketAddress addr,
+      String key,
+      String tagPrefix,
+      int streamClients,
+      int slowlorisClients,
+      Duration phase,
+      List<Conn> streams,
+      List<Conn> slowloris,
+      java.util.function.Consumer<Conn> onStream)
+      throws IOException, InterruptedException {
+    long start = System.nanoTime();
+    long slowlorisEvery = Duration.ofSeconds(2).toNanos() / slowlorisClients;
+    long streamEvery = phase.toNanos() / streamClients;
+    int s = 0;
+    for (int i = 0; i < streamClients; i++) {
+      long due = start + i * streamEvery;
+      while (s < slowlorisClients && start + s * slowlorisEvery <= due) {
+        Conn c = Conn.slowloris(addr, tagPrefix + "slowloris-" + s++);
+        synchronized (slowloris) {
+          slowloris.add(c);
+        }
+      }
+      sleepUntil(due);
+      Conn c = Conn.stream(addr, key, tagPrefix + "attacker-" + i);
+      streams.add(c);
+      onStream.accept(c);
+    }
+    while (s < slowlorisClients) {
+      Conn c = Conn.slowloris(addr, tagPrefix + "slowloris-" + s++);
+      synchronized (slowloris) {
+        slowloris.add(c);
+      }
+    }
   }
 
   /**
