@@ -53,16 +53,19 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *  test JVM                                         data-plane process (-Xmx256m)
  *  stream clients (never read) ──── attacked key ──►  cap: 16 concurrent ──► SlowUpstream
  *  slowloris (a header byte at a time) ────────────►  idle timeout            (slow-model: 4 chunks,
- *  steady tenant (30 req/s, WebClient) ────────────►                           then silence)
+ *  steady tenant (100 req/s, WebClient) ───────────►                           then silence)
  *  /proc/net/tcp watch: when each client's connection was closed (CLOSE_WAIT)
  * </pre>
  *
  * <p>Asserted: the process is alive with no OutOfMemoryError, the attacked key never had more
  * upstream streams than its cap and the excess got 429, idle streams are ended at the provider's
  * {@code first_token_timeout_ms} with an error event, idle and slowloris connections are closed at
- * {@code AGENTROUTER_IDLE_TIMEOUT_MS}, and every request of the other tenant succeeds. Its p99
- * latency under attack against its baseline is reported, not asserted: this runs on shared CI
- * machines, where that ratio measures the neighbours as much as the gateway.
+ * {@code AGENTROUTER_IDLE_TIMEOUT_MS}, and every request of the other tenant succeeds.
+ *
+ * <p>Reported, not asserted: the other tenant's p99 under attack against its p99 before and after
+ * the attack (pooled), measured once both JVMs are warm, with each phase's CPU, JIT CPU and GC
+ * pauses. On 2 shared cores the two unattacked phases of one run differ by more than the 20 %
+ * the target allows, so the ratio measures the machine as much as the gateway.
  */
 @ExtendWith(SecretWatch.class)
 class ExhaustionEvidenceIT {
@@ -87,13 +90,13 @@ class ExhaustionEvidenceIT {
    */
   private static final int STEADY_RPS = 100;
 
-  /** A round of the warm-up: the first chunks, the silence and the gateway ending the streams. */
+  /** A round of the warm-up after the rehearsal: the steady tenant alone. */
   private static final Duration WARM_UP_ROUND = Duration.ofSeconds(5);
 
   /** Warm-up ends when both JVMs' JIT compilers used less than this in a round (5 % of 2 cores). */
   private static final double WARM_JIT_MS_PER_S = 100;
 
-  private static final int WARM_UP_MAX_ROUNDS = 10;
+  private static final int WARM_UP_MAX_ROUNDS = 6;
 
   /** /proc/net/tcp polling period: the resolution of every "closed at" below. */
   private static final long WATCH_MILLIS = 200;
@@ -184,7 +187,7 @@ class ExhaustionEvidenceIT {
               steadyKey,
               steadyTimer);
       String warmUp =
-          warmUp(steady, up, dp, gcLog, addr, attackKey, streamClients, slowlorisClients, phase);
+          warmUp(steady, dp, gcLog, addr, attackKey, streamClients, slowlorisClients, phase, watch);
 
       // Baseline, attack, baseline again once every attacking connection is closed: a drift of the
       // machine's load or of the JIT over the run shows as a difference between the two baselines
@@ -456,33 +459,29 @@ class ExhaustionEvidenceIT {
   }
 
   /**
-   * Runs every path the measured phases take, in rounds, until both JVMs have stopped compiling:
-   * the steady tenant's requests, streams admitted, idled out and refused by the cap, and slowloris
-   * headers. Measured cold, the JIT compiler threads of the two JVMs took 340-435 ms of CPU per
-   * second during the first baseline and the attack and 75 ms/s afterwards, on 2 cores: the
-   * attack's code paths (429s, idle streams, partial headers) were compiled during the attack, and
-   * that compilation was charged to it. The warm-up clients are closed by the test, and their
-   * streams are gone upstream before measuring starts.
+   * Runs every path the measured phases take before any of them is measured. Measured cold, the JIT
+   * compiler threads of the two JVMs took 340-435 ms of CPU per second during the first baseline
+   * and the attack and 75 ms/s afterwards, on 2 cores: the attack's code paths (429s, idle streams,
+   * partial headers, the attackers' own sockets) were compiled during the attack, and that
+   * compilation was charged to it. So: a rehearsal of the attack at its full size and pace with the
+   * steady tenant running, left to the gateway to close as the attack is, then rounds of the steady
+   * tenant alone until both JVMs' JIT threads are quiet.
    *
    * @return the number of rounds and the last round's JIT CPU, for the report
    */
   private static String warmUp(
       Steady steady,
-      SlowUpstream up,
       DataPlaneProcess dp,
       Path gcLog,
       InetSocketAddress addr,
       String key,
       int streamClients,
       int slowlorisClients,
-      Duration phase)
+      Duration phase,
+      TcpWatch watch)
       throws Exception {
-    List<Conn> conns = new ArrayList<>();
-    // A rehearsal of the attack at its full size and pace, with the steady tenant running: the
-    // warm-up rounds below alone left the attack's volumes (hundreds of 429s and connects in
-    // seconds) to be compiled during the measured attack, whose JIT CPU then doubled.
-    List<Conn> rehearsalStreams = new ArrayList<>();
-    List<Conn> rehearsalSlowloris = new ArrayList<>();
+    List<Conn> streams = new ArrayList<>();
+    List<Conn> slowloris = new ArrayList<>();
     try {
       CompletableFuture<Steady.Result> steadyDuring =
           CompletableFuture.supplyAsync(
@@ -500,50 +499,44 @@ class ExhaustionEvidenceIT {
           streamClients,
           slowlorisClients,
           phase,
-          rehearsalStreams,
-          rehearsalSlowloris,
-          c -> {});
-      rehearsalSlowloris.forEach(Conn::trickle);
+          streams,
+          slowloris,
+          watch::track);
+      slowloris.forEach(Conn::trickle);
       steadyDuring.get(phase.toSeconds() + 60, TimeUnit.SECONDS);
-      // Its admitted streams idle out and end through the gateway's timeout, as in the attack.
-      await("rehearsal streams ended upstream")
-          .atMost(STREAM_IDLE.plus(CHUNK_EVERY.multipliedBy(SLOW_CHUNKS)).plusSeconds(10))
-          .until(() -> up.inFlight() == 0);
+      // The gateway closes them first, as in the attack: closed by the test while the gateway
+      // still held them, thousands of connections left behind half-closed pairs, and a later
+      // connect was refused.
+      await("rehearsal connections closed by the gateway")
+          .atMost(
+              CHUNK_EVERY
+                  .multipliedBy(SLOW_CHUNKS)
+                  .plus(STREAM_IDLE)
+                  .plus(CONNECTION_IDLE)
+                  .plusSeconds(10))
+          .pollInterval(Duration.ofMillis(WATCH_MILLIS))
+          .until(
+              () ->
+                  streams.stream().allMatch(c -> c.closedNanos != 0)
+                      && slowloris.stream().allMatch(c -> c.closedNanos != 0));
     } finally {
-      rehearsalStreams.forEach(Conn::close);
-      rehearsalSlowloris.forEach(Conn::close);
+      streams.forEach(Conn::close);
+      slowloris.forEach(Conn::close);
     }
     int round = 0;
     double jit = Double.NaN;
-    try {
-      while (round < WARM_UP_MAX_ROUNDS && (round < 2 || !(jit < WARM_JIT_MS_PER_S))) {
-        Usage start = Usage.now(dp, gcLog);
-        for (int i = 0; i < CAP * 4; i++) {
-          conns.add(Conn.stream(addr, key, "warm-up-" + round + "-" + i));
-        }
-        for (int i = 0; i < CAP; i++) {
-          conns.add(Conn.slowloris(addr, "warm-up-slowloris-" + round + "-" + i));
-        }
-        conns.forEach(Conn::trickle);
-        // Long enough for the admitted streams to go silent and be ended by the gateway.
-        steady.run(WARM_UP_ROUND, STEADY_RPS);
-        conns.forEach(Conn::close);
-        conns.clear();
-        await("warm-up streams gone upstream")
-            .atMost(Duration.ofSeconds(10))
-            .until(() -> up.inFlight() == 0);
-        Usage end = Usage.now(dp, gcLog);
-        jit =
-            (end.dpJitMs + end.testJitMs - start.dpJitMs - start.testJitMs)
-                / ((end.nanos - start.nanos) / 1e9);
-        round++;
-      }
-    } finally {
-      conns.forEach(Conn::close);
+    while (round < WARM_UP_MAX_ROUNDS && (round < 1 || !(jit < WARM_JIT_MS_PER_S))) {
+      Usage start = Usage.now(dp, gcLog);
+      steady.run(WARM_UP_ROUND, STEADY_RPS);
+      Usage end = Usage.now(dp, gcLog);
+      jit =
+          (end.dpJitMs + end.testJitMs - start.dpJitMs - start.testJitMs)
+              / ((end.nanos - start.nanos) / 1e9);
+      round++;
     }
     return String.format(
         Locale.ROOT,
-        "%d warm-up rounds of %d s, JIT %.0f ms/s in the last",
+        "a rehearsal and %d rounds of %d s, JIT %.0f ms/s in the last",
         round,
         WARM_UP_ROUND.toSeconds(),
         jit);
