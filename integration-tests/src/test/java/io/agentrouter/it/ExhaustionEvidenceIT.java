@@ -53,16 +53,19 @@ import org.junit.jupiter.api.extension.ExtendWith;
  *  test JVM                                         data-plane process (-Xmx256m)
  *  stream clients (never read) ──── attacked key ──►  cap: 16 concurrent ──► SlowUpstream
  *  slowloris (a header byte at a time) ────────────►  idle timeout            (slow-model: 4 chunks,
- *  steady tenant (30 req/s, WebClient) ────────────►                           then silence)
+ *  steady tenant (100 req/s, WebClient) ───────────►                           then silence)
  *  /proc/net/tcp watch: when each client's connection was closed (CLOSE_WAIT)
  * </pre>
  *
  * <p>Asserted: the process is alive with no OutOfMemoryError, the attacked key never had more
  * upstream streams than its cap and the excess got 429, idle streams are ended at the provider's
  * {@code first_token_timeout_ms} with an error event, idle and slowloris connections are closed at
- * {@code AGENTROUTER_IDLE_TIMEOUT_MS}, and every request of the other tenant succeeds. Its p99
- * latency under attack against its baseline is reported, not asserted: this runs on shared CI
- * machines, where that ratio measures the neighbours as much as the gateway.
+ * {@code AGENTROUTER_IDLE_TIMEOUT_MS}, and every request of the other tenant succeeds.
+ *
+ * <p>Reported, not asserted: the other tenant's p99 under attack against its p99 before and after
+ * the attack (pooled), measured once both JVMs are warm, with each phase's CPU, JIT CPU and GC
+ * pauses. On 2 shared cores the two unattacked phases of one run differ by more than the 20 % the
+ * target allows, so the ratio measures the machine as much as the gateway.
  */
 @ExtendWith(SecretWatch.class)
 class ExhaustionEvidenceIT {
@@ -80,7 +83,23 @@ class ExhaustionEvidenceIT {
 
   private static final int SLOW_CHUNKS = 4;
   private static final Duration CHUNK_EVERY = Duration.ofMillis(500);
-  private static final int STEADY_RPS = 30;
+
+  /**
+   * The steady tenant's rate, the same in every phase: 1,000 requests in a 10 s phase, so that its
+   * p99 rests on 10 values rather than 3.
+   */
+  private static final int STEADY_RPS = 100;
+
+  /**
+   * A round of the warm-up after the rehearsal: the steady tenant, 64 stream clients (16 admitted)
+   * and 16 slowloris, closed by the test at its end.
+   */
+  private static final Duration WARM_UP_ROUND = Duration.ofSeconds(5);
+
+  /** Warm-up ends when both JVMs' JIT compilers used less than this in a round (5 % of 2 cores). */
+  private static final double WARM_JIT_MS_PER_S = 100;
+
+  private static final int WARM_UP_MAX_ROUNDS = 6;
 
   /** /proc/net/tcp polling period: the resolution of every "closed at" below. */
   private static final long WATCH_MILLIS = 200;
@@ -148,7 +167,10 @@ class ExhaustionEvidenceIT {
       long began)
       throws Exception {
     InetSocketAddress addr = new InetSocketAddress("127.0.0.1", dp.port());
-    ScheduledExecutorService timers = Executors.newScheduledThreadPool(3);
+    ScheduledExecutorService timers = Executors.newScheduledThreadPool(2);
+    // The steady tenant's sends have a thread of their own: the /proc poll and the slowloris
+    // writes on the other timers would otherwise delay them under attack only.
+    ScheduledExecutorService steadyTimer = Executors.newSingleThreadScheduledExecutor();
     // The steady tenant's client drops idle connections before the gateway's idle timeout would,
     // so a request never races a connection the gateway is closing.
     ClientFactory factory =
@@ -166,9 +188,26 @@ class ExhaustionEvidenceIT {
                   .responseTimeout(Duration.ofSeconds(10))
                   .build(),
               steadyKey,
-              timers);
-      steady.run(Duration.ofSeconds(3), 100); // warm-up, not counted
-      Steady.Result baseline = steady.run(phase, STEADY_RPS);
+              steadyTimer);
+      String warmUp =
+          warmUp(
+              steady,
+              up,
+              dp,
+              gcLog,
+              addr,
+              attackKey,
+              streamClients,
+              slowlorisClients,
+              phase,
+              watch);
+
+      // Baseline, attack, baseline again once every attacking connection is closed: a drift of the
+      // machine's load or of the JIT over the run shows as a difference between the two baselines
+      // instead of being charged to the attack.
+      Usage atStart = Usage.now(dp, gcLog);
+      Steady.Result before = steady.run(phase, STEADY_RPS);
+      Usage afterBefore = Usage.now(dp, gcLog);
 
       // The attack: stream clients paced over the phase, slowloris opened during its first 2 s,
       // and the steady tenant measured over the same phase.
@@ -184,29 +223,18 @@ class ExhaustionEvidenceIT {
       ScheduledFuture<?> trickle =
           timers.scheduleAtFixedRate(() -> trickle(slowloris), 500, 500, TimeUnit.MILLISECONDS);
       long attackStart = System.nanoTime();
-      long slowlorisEvery = Duration.ofSeconds(2).toNanos() / slowlorisClients;
-      long streamEvery = phase.toNanos() / streamClients;
-      int s = 0;
-      for (int i = 0; i < streamClients; i++) {
-        long due = attackStart + i * streamEvery;
-        while (s < slowlorisClients && attackStart + s * slowlorisEvery <= due) {
-          Conn c = Conn.slowloris(addr, s++);
-          synchronized (slowloris) {
-            slowloris.add(c);
-          }
-        }
-        sleepUntil(due);
-        Conn c = Conn.stream(addr, attackKey, i);
-        streams.add(c);
-        watch.track(c);
-      }
-      while (s < slowlorisClients) {
-        Conn c = Conn.slowloris(addr, s++);
-        synchronized (slowloris) {
-          slowloris.add(c);
-        }
-      }
+      openAttack(
+          addr,
+          attackKey,
+          "",
+          streamClients,
+          slowlorisClients,
+          phase,
+          streams,
+          slowloris,
+          watch::track);
       Steady.Result attacked = underAttack.get(phase.toSeconds() + 60, TimeUnit.SECONDS);
+      Usage afterAttack = Usage.now(dp, gcLog);
       long rssAfterAttackKb = dp.procStatusKb("VmRSS");
 
       // Drain: every connection must be closed by the gateway within its timeouts.
@@ -227,6 +255,9 @@ class ExhaustionEvidenceIT {
         // The figure and the assertions below count and report what stayed open.
       }
       trickle.cancel(false);
+      Usage drained = Usage.now(dp, gcLog);
+      Steady.Result after = steady.run(phase, STEADY_RPS);
+      Usage atEnd = Usage.now(dp, gcLog);
 
       // What each stream client got, read only now that the gateway has closed its connection.
       Map<Integer, Integer> statuses = new TreeMap<>();
@@ -309,33 +340,51 @@ class ExhaustionEvidenceIT {
               statuses),
           "<= " + CAP + ", the excess 429",
           up.maxInFlight() <= CAP && others == 0 && statuses.getOrDefault(429, 0) > 0);
+      Steady.Result baseline = Steady.Result.merge(before, after);
       long p99Base = baseline.percentile(0.99);
       long p99Attack = attacked.percentile(0.99);
+      boolean latencyMet = p99Attack <= p99Base * 1.2;
       Evidence.figure(
           CHECK + ": other tenant p99",
           String.format(
               Locale.ROOT,
-              "p99 %.1f ms under attack vs %.1f ms baseline (%+.0f%%); p50 %.1f vs %.1f ms;"
-                  + " %d + %d requests at %d/s (2 shared cores, other builds running)",
+              "p99 %.1f ms under attack vs %.1f ms baseline (%+.0f%%), %d/s throughout; p50/p99/max"
+                  + " (n): before %s, under attack %s, after %s",
               p99Attack / 1000.0,
               p99Base / 1000.0,
               100.0 * (p99Attack - p99Base) / Math.max(1, p99Base),
-              attacked.percentile(0.5) / 1000.0,
-              baseline.percentile(0.5) / 1000.0,
-              baseline.sent,
-              attacked.sent,
-              STEADY_RPS),
-          "within 20% of baseline",
-          p99Attack <= p99Base * 1.2);
+              STEADY_RPS,
+              before.summary(),
+              attacked.summary(),
+              after.summary()),
+          "within 20% of baseline (before and after pooled)",
+          latencyMet);
+      Evidence.figure(
+          CHECK + ": CPU and GC by phase",
+          String.format(
+              Locale.ROOT,
+              "after %s: data plane CPU %s, of which JIT compiler threads %s; test JVM"
+                  + " (attackers, steady client, fake upstream) CPU %s, of which JIT %s; data-plane"
+                  + " GC pauses %s",
+              warmUp,
+              Usage.perSecond(atStart, afterBefore, afterAttack, drained, atEnd, Usage::dpCpuMs),
+              Usage.perSecond(atStart, afterBefore, afterAttack, drained, atEnd, Usage::dpJitMs),
+              Usage.perSecond(atStart, afterBefore, afterAttack, drained, atEnd, Usage::testCpuMs),
+              Usage.perSecond(atStart, afterBefore, afterAttack, drained, atEnd, Usage::testJitMs),
+              Usage.pauses(atStart, afterBefore, afterAttack, drained, atEnd)),
+          "reported",
+          true);
       Evidence.figure(
           CHECK + ": other tenant success",
           String.format(
               Locale.ROOT,
-              "%d/%d baseline and %d/%d under attack answered 200",
-              baseline.ok.get(),
-              baseline.sent,
+              "%d/%d before, %d/%d under attack and %d/%d after answered 200",
+              before.ok.get(),
+              before.sent,
               attacked.ok.get(),
-              attacked.sent),
+              attacked.sent,
+              after.ok.get(),
+              after.sent),
           "all 200",
           baseline.failed().isEmpty() && attacked.failed().isEmpty());
       long idleLo = STREAM_IDLE.toMillis() - 100;
@@ -391,7 +440,8 @@ class ExhaustionEvidenceIT {
           .isLessThanOrEqualTo(CAP);
       assertThat(statuses).as("stream clients' answers").containsOnlyKeys(200, 429);
       assertThat(statuses.get(429)).as("stream clients refused with 429").isPositive();
-      assertThat(baseline.failed()).as("steady tenant failures, baseline").isEmpty();
+      assertThat(before.failed()).as("steady tenant failures, baseline before").isEmpty();
+      assertThat(after.failed()).as("steady tenant failures, baseline after").isEmpty();
       assertThat(attacked.failed()).as("steady tenant failures, under attack").isEmpty();
       assertThat(unclosed).as("connections the gateway never closed").isZero();
       assertThat(streamIdleEnd).as("idle streams seen ending upstream").hasSize(admitted);
@@ -417,6 +467,251 @@ class ExhaustionEvidenceIT {
       }
       factory.closeAsync();
       timers.shutdownNow();
+      steadyTimer.shutdownNow();
+    }
+  }
+
+  /**
+   * Runs every path the measured phases take before any of them is measured. Measured cold, the JIT
+   * compiler threads of the two JVMs took 340-435 ms of CPU per second during the first baseline
+   * and the attack and 75 ms/s afterwards, on 2 cores: the attack's code paths (429s, idle streams,
+   * partial headers, the attackers' own sockets) were compiled during the attack, and that
+   * compilation was charged to it. So: a rehearsal of the attack at its full size and pace with the
+   * steady tenant running, left to the gateway to close as the attack is, then rounds of the steady
+   * tenant alone until both JVMs' JIT threads are quiet.
+   *
+   * @return the number of rounds and the last round's JIT CPU, for the report
+   */
+  private static String warmUp(
+      Steady steady,
+      SlowUpstream up,
+      DataPlaneProcess dp,
+      Path gcLog,
+      InetSocketAddress addr,
+      String key,
+      int streamClients,
+      int slowlorisClients,
+      Duration phase,
+      TcpWatch watch)
+      throws Exception {
+    List<Conn> streams = new ArrayList<>();
+    List<Conn> slowloris = new ArrayList<>();
+    try {
+      CompletableFuture<Steady.Result> steadyDuring =
+          CompletableFuture.supplyAsync(
+              () -> {
+                try {
+                  return steady.run(phase, STEADY_RPS);
+                } catch (InterruptedException e) {
+                  throw new IllegalStateException(e);
+                }
+              });
+      openAttack(
+          addr,
+          key,
+          "rehearsal-",
+          streamClients,
+          slowlorisClients,
+          phase,
+          streams,
+          slowloris,
+          watch::track);
+      slowloris.forEach(Conn::trickle);
+      steadyDuring.get(phase.toSeconds() + 60, TimeUnit.SECONDS);
+      // The gateway closes them first, as in the attack: closed by the test while the gateway
+      // still held them, thousands of connections left behind half-closed pairs, and a later
+      // connect was refused.
+      await("rehearsal connections closed by the gateway")
+          .atMost(
+              CHUNK_EVERY
+                  .multipliedBy(SLOW_CHUNKS)
+                  .plus(STREAM_IDLE)
+                  .plus(CONNECTION_IDLE)
+                  .plusSeconds(10))
+          .pollInterval(Duration.ofMillis(WATCH_MILLIS))
+          .until(
+              () ->
+                  streams.stream().allMatch(c -> c.closedNanos != 0)
+                      && slowloris.stream().allMatch(c -> c.closedNanos != 0));
+    } finally {
+      streams.forEach(Conn::close);
+      slowloris.forEach(Conn::close);
+    }
+    int round = 0;
+    double jit = Double.NaN;
+    while (round < WARM_UP_MAX_ROUNDS && (round < 1 || !(jit < WARM_JIT_MS_PER_S))) {
+      Usage start = Usage.now(dp, gcLog);
+      // Some of the attack in every round: rounds of the steady tenant alone let the JIT recompile
+      // the shared code without the attack's branches (no 429 taken), and the measured attack then
+      // deoptimized it: the data plane's JIT CPU went from 48 to 226 ms/s under attack.
+      List<Conn> conns = new ArrayList<>();
+      try {
+        for (int i = 0; i < CAP * 4; i++) {
+          conns.add(Conn.stream(addr, key, "warm-up-" + round + "-" + i));
+        }
+        for (int i = 0; i < CAP; i++) {
+          conns.add(Conn.slowloris(addr, "warm-up-slowloris-" + round + "-" + i));
+        }
+        conns.forEach(Conn::trickle);
+        steady.run(WARM_UP_ROUND, STEADY_RPS);
+      } finally {
+        conns.forEach(Conn::close);
+      }
+      await("warm-up streams gone upstream")
+          .atMost(Duration.ofSeconds(10))
+          .until(() -> up.inFlight() == 0);
+      Usage end = Usage.now(dp, gcLog);
+      jit =
+          (end.dpJitMs + end.testJitMs - start.dpJitMs - start.testJitMs)
+              / ((end.nanos - start.nanos) / 1e9);
+      round++;
+    }
+    return String.format(
+        Locale.ROOT,
+        "a rehearsal and %d rounds of %d s, JIT %.0f ms/s in the last",
+        round,
+        WARM_UP_ROUND.toSeconds(),
+        jit);
+  }
+
+  /**
+   * Opens the attack's clients, paced over {@code phase}: stream clients evenly, slowloris during
+   * its first 2 s.
+   */
+  private static void openAttack(
+      InetSocketAddress addr,
+      String key,
+      String tagPrefix,
+      int streamClients,
+      int slowlorisClients,
+      Duration phase,
+      List<Conn> streams,
+      List<Conn> slowloris,
+      java.util.function.Consumer<Conn> onStream)
+      throws IOException, InterruptedException {
+    long start = System.nanoTime();
+    long slowlorisEvery = Duration.ofSeconds(2).toNanos() / slowlorisClients;
+    long streamEvery = phase.toNanos() / streamClients;
+    int s = 0;
+    for (int i = 0; i < streamClients; i++) {
+      long due = start + i * streamEvery;
+      while (s < slowlorisClients && start + s * slowlorisEvery <= due) {
+        Conn c = Conn.slowloris(addr, tagPrefix + "slowloris-" + s++);
+        synchronized (slowloris) {
+          slowloris.add(c);
+        }
+      }
+      sleepUntil(due);
+      Conn c = Conn.stream(addr, key, tagPrefix + "attacker-" + i);
+      streams.add(c);
+      onStream.accept(c);
+    }
+    while (s < slowlorisClients) {
+      Conn c = Conn.slowloris(addr, tagPrefix + "slowloris-" + s++);
+      synchronized (slowloris) {
+        slowloris.add(c);
+      }
+    }
+  }
+
+  /**
+   * CPU time of both processes and the data plane's GC pauses up to a moment, to say where the
+   * cores went in each phase.
+   */
+  private record Usage(
+      long nanos,
+      long dpCpuMs,
+      long dpJitMs,
+      long testCpuMs,
+      long testJitMs,
+      int gcPauses,
+      double gcPauseMs) {
+    private static final Pattern PAUSE = Pattern.compile("Pause [^\\n]*? ([0-9.]+)ms");
+
+    static Usage now(DataPlaneProcess dp, Path gcLog) throws IOException {
+      int pauses = 0;
+      double pauseMs = 0;
+      if (Files.exists(gcLog)) {
+        Matcher m = PAUSE.matcher(Files.readString(gcLog));
+        while (m.find()) {
+          pauses++;
+          pauseMs += Double.parseDouble(m.group(1));
+        }
+      }
+      long[] dpCpu = cpu(dp.pid());
+      long[] testCpu = cpu(ProcessHandle.current().pid());
+      return new Usage(
+          System.nanoTime(), dpCpu[0], dpCpu[1], testCpu[0], testCpu[1], pauses, pauseMs);
+    }
+
+    /**
+     * User and system CPU ms of a process so far, in all its threads and in its JIT compiler
+     * threads, from {@code /proc/<pid>/task/<tid>/stat} (clock ticks of 10 ms); zeros where there
+     * is no /proc. A thread that ended takes its time with it; the JVMs here keep theirs.
+     */
+    private static long[] cpu(long pid) {
+      long all = 0;
+      long jit = 0;
+      try (java.util.stream.Stream<Path> tasks =
+          Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+        for (Path t : tasks.toList()) {
+          try {
+            String stat = Files.readString(t.resolve("stat"));
+            // utime and stime are the 12th and 13th fields after the name, which may hold spaces.
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ms = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10;
+            all += ms;
+            if (stat.contains("CompilerThre")) {
+              jit += ms;
+            }
+          } catch (IOException | RuntimeException gone) {
+            // The thread ended between the listing and the read.
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        return new long[] {0, 0};
+      }
+      return new long[] {all, jit};
+    }
+
+    /** CPU ms per second in the phases before, attack, drain and after. */
+    static String perSecond(
+        Usage start,
+        Usage before,
+        Usage attack,
+        Usage drained,
+        Usage end,
+        java.util.function.ToLongFunction<Usage> cpu) {
+      Usage[] u = {start, before, attack, drained, end};
+      String[] names = {"before", "under attack", "drain", "after"};
+      List<String> parts = new ArrayList<>();
+      for (int i = 0; i < names.length; i++) {
+        double seconds = (u[i + 1].nanos - u[i].nanos) / 1e9;
+        parts.add(
+            String.format(
+                Locale.ROOT,
+                "%s %.0f",
+                names[i],
+                (cpu.applyAsLong(u[i + 1]) - cpu.applyAsLong(u[i])) / seconds));
+      }
+      return String.join(", ", parts) + " ms/s";
+    }
+
+    /** Pause count and total ms in the same phases. */
+    static String pauses(Usage start, Usage before, Usage attack, Usage drained, Usage end) {
+      Usage[] u = {start, before, attack, drained, end};
+      String[] names = {"before", "under attack", "drain", "after"};
+      List<String> parts = new ArrayList<>();
+      for (int i = 0; i < names.length; i++) {
+        parts.add(
+            String.format(
+                Locale.ROOT,
+                "%s %d (%.0f ms)",
+                names[i],
+                u[i + 1].gcPauses - u[i].gcPauses,
+                u[i + 1].gcPauseMs - u[i].gcPauseMs));
+      }
+      return String.join(", ", parts);
     }
   }
 
@@ -550,8 +845,7 @@ class ExhaustionEvidenceIT {
     }
 
     /** Sends a whole streaming request and then never reads. */
-    static Conn stream(InetSocketAddress addr, String key, int i) throws IOException {
-      String tag = "attacker-" + i;
+    static Conn stream(InetSocketAddress addr, String key, String tag) throws IOException {
       byte[] body =
           ("{\"model\":\""
                   + SlowUpstream.SLOW_MODEL
@@ -580,12 +874,12 @@ class ExhaustionEvidenceIT {
      * every tick ({@link #trickle}); a virtual thread notices the close (the server sends nothing
      * before it).
      */
-    static Conn slowloris(InetSocketAddress addr, int i) throws IOException {
+    static Conn slowloris(InetSocketAddress addr, String tag) throws IOException {
       Socket s = new Socket();
       s.connect(addr, 5000);
       s.getOutputStream().write(SLOWLORIS_START);
       s.getOutputStream().flush();
-      Conn c = new Conn("slowloris-" + i, s, System.nanoTime());
+      Conn c = new Conn(tag, s, System.nanoTime());
       Thread.ofVirtual()
           .start(
               () -> {
@@ -669,15 +963,19 @@ class ExhaustionEvidenceIT {
       Map<Integer, Integer> states = new java.util.HashMap<>();
       for (String file : List.of("/proc/net/tcp", "/proc/net/tcp6")) {
         try {
+          // Hand-parsed: with thousands of sockets a split per line every 200 ms cost the
+          // shared cores more than the gateway's own work.
           for (String line : Files.readAllLines(Path.of(file))) {
-            String[] f = line.trim().split("\\s+");
-            if (f.length < 4 || !f[1].contains(":")) {
+            // "  sl: local:port remote:port st ..." with hex ports and state.
+            int local = line.indexOf(':', line.indexOf(':') + 1);
+            int remote = line.indexOf(':', local + 1);
+            if (local < 0 || remote < 0 || remote + 8 > line.length()) {
               continue;
             }
-            int remote = Integer.parseInt(f[2].substring(f[2].lastIndexOf(':') + 1), 16);
-            if (remote == serverPort) {
-              int local = Integer.parseInt(f[1].substring(f[1].lastIndexOf(':') + 1), 16);
-              states.put(local, Integer.parseInt(f[3], 16));
+            if (Integer.parseInt(line, remote + 1, remote + 5, 16) == serverPort) {
+              states.put(
+                  Integer.parseInt(line, local + 1, local + 5, 16),
+                  Integer.parseInt(line, remote + 6, remote + 8, 16));
             }
           }
         } catch (IOException | RuntimeException e) {
@@ -729,6 +1027,29 @@ class ExhaustionEvidenceIT {
           return 0;
         }
         return v[Math.max(0, (int) Math.ceil(q * v.length) - 1)];
+      }
+
+      /** p50/p99/max in ms and the sample count, e.g. {@code 5.1/8.7/12.0 ms (1000)}. */
+      String summary() {
+        return String.format(
+            Locale.ROOT,
+            "%.1f/%.1f/%.1f ms (%d)",
+            percentile(0.5) / 1000.0,
+            percentile(0.99) / 1000.0,
+            percentile(1.0) / 1000.0,
+            micros.size());
+      }
+
+      /** All samples and failures of {@code results}, as one. */
+      static Result merge(Result... results) {
+        Result m = new Result();
+        for (Result r : results) {
+          m.micros.addAll(r.micros);
+          m.failures.addAll(r.failures);
+          m.ok.addAndGet(r.ok.get());
+          m.sent += r.sent;
+        }
+        return m;
       }
 
       List<String> failed() {
