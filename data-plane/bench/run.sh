@@ -107,6 +107,10 @@ TICK_US=$((1000000 / $(getconf CLK_TCK)))
 # On one core the JIT needs a while: measure only a warm gateway.
 echo "warming up for ${WARMUP}s (gateway and upstream JIT)…"
 load 32 "$WARMUP" "$GW_PORT" >/dev/null
+# Then each measured shape once: code paths first taken at one connection or at many are
+# compiled (and deoptimized, and compiled again) here, not during the measurement.
+load 1 10 "$GW_PORT" >/dev/null
+load "$CONNECTIONS" 10 "$GW_PORT" >/dev/null
 load 16 5 "$UP_PORT" >/dev/null
 "$JAVA" -cp "$CP" io.agentrouter.dataplane.bench.TimeToFirstChunk 127.0.0.1 "$GW_PORT" "$KEY" 3000 10 >/dev/null
 

@@ -204,8 +204,8 @@ public final class DataPlane implements AutoCloseable {
   }
 
   /**
-   * Armeria holds flushes only while the same channel is being read. The request to the provider
-   * is written while the client's channel is read, so its headers and body went out as two system
+   * Armeria holds flushes only while the same channel is being read. The request to the provider is
+   * written while the client's channel is read, so its headers and body went out as two system
    * calls; consolidating on the upstream channel also outside reads ({@code whenNoReadInProgress})
    * defers that flush to the end of the current event-loop task: one write per request. On the
    * client's channel it gains nothing (Armeria flushes a response's headers and waits for that
