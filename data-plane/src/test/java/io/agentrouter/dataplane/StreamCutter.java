@@ -144,6 +144,7 @@ public final class StreamCutter {
     return false;
   }
 
+  /** The client's own pause before it hangs up: part of the scenario, not a wait for a state. */
   private static void sleep(long millis) {
     try {
       Thread.sleep(millis);

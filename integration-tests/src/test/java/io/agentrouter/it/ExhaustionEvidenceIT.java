@@ -239,18 +239,7 @@ class ExhaustionEvidenceIT {
 
       // Drain: every connection must be closed by the gateway within its timeouts.
       try {
-        await("every connection closed by the gateway")
-            .atMost(
-                CHUNK_EVERY
-                    .multipliedBy(SLOW_CHUNKS)
-                    .plus(STREAM_IDLE)
-                    .plus(CONNECTION_IDLE)
-                    .plusSeconds(10))
-            .pollInterval(Duration.ofMillis(WATCH_MILLIS))
-            .until(
-                () ->
-                    streams.stream().allMatch(c -> c.closedNanos != 0)
-                        && slowloris.stream().allMatch(c -> c.closedNanos != 0));
+        awaitClosedByGateway("every connection closed by the gateway", streams, slowloris);
       } catch (ConditionTimeoutException e) {
         // The figure and the assertions below count and report what stayed open.
       }
@@ -521,18 +510,7 @@ class ExhaustionEvidenceIT {
       // The gateway closes them first, as in the attack: closed by the test while the gateway
       // still held them, thousands of connections left behind half-closed pairs, and a later
       // connect was refused.
-      await("rehearsal connections closed by the gateway")
-          .atMost(
-              CHUNK_EVERY
-                  .multipliedBy(SLOW_CHUNKS)
-                  .plus(STREAM_IDLE)
-                  .plus(CONNECTION_IDLE)
-                  .plusSeconds(10))
-          .pollInterval(Duration.ofMillis(WATCH_MILLIS))
-          .until(
-              () ->
-                  streams.stream().allMatch(c -> c.closedNanos != 0)
-                      && slowloris.stream().allMatch(c -> c.closedNanos != 0));
+      awaitClosedByGateway("rehearsal connections closed by the gateway", streams, slowloris);
     } finally {
       streams.forEach(Conn::close);
       slowloris.forEach(Conn::close);
@@ -812,6 +790,25 @@ class ExhaustionEvidenceIT {
 
   private static String mib(long kb) {
     return kb < 0 ? "n/a" : (kb / 1024) + " MiB";
+  }
+
+  /**
+   * Waits until the gateway has closed every attacking connection: the slowest stream's chunks,
+   * then its idle end, then the connection's idle timeout, with margin.
+   */
+  private static void awaitClosedByGateway(String alias, List<Conn> streams, List<Conn> slowloris) {
+    await(alias)
+        .atMost(
+            CHUNK_EVERY
+                .multipliedBy(SLOW_CHUNKS)
+                .plus(STREAM_IDLE)
+                .plus(CONNECTION_IDLE)
+                .plusSeconds(10))
+        .pollInterval(Duration.ofMillis(WATCH_MILLIS))
+        .until(
+            () ->
+                streams.stream().allMatch(c -> c.closedNanos != 0)
+                    && slowloris.stream().allMatch(c -> c.closedNanos != 0));
   }
 
   private static boolean within(List<Long> values, long lo, long hi) {

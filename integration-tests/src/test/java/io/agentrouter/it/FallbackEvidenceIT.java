@@ -109,9 +109,10 @@ class FallbackEvidenceIT {
           primary.enqueue(fault(phase, random));
         }
         if (phase == Phase.RATE_LIMITED) {
-          // In waves a Retry-After apart, so the primary is back in rotation for each wave.
+          // In waves a Retry-After apart, so the primary is back in rotation for each wave: the
+          // data plane's clock is moved past the provider's Retry-After (1 s) between waves.
           for (int done = 0; done < n; done += RATE_LIMITED_WAVE) {
-            Thread.sleep(1_100);
+            dp.advanceClock(Duration.ofMillis(1_100));
             outcomes.addAll(
                 run(http, dp, key, phase, Math.min(RATE_LIMITED_WAVE, n - done), random));
           }

@@ -12,6 +12,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A standalone data plane on a free port, wired like {@link TestGateway} (config as standalone
@@ -21,6 +22,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
  */
 final class StandalonePlane implements AutoCloseable {
   private final ConcurrentLinkedQueue<UsageRecord> usage = new ConcurrentLinkedQueue<>();
+  private final AtomicLong clockAhead = new AtomicLong();
   private final DataPlane dataPlane;
   private final Server server;
 
@@ -33,6 +35,7 @@ final class StandalonePlane implements AutoCloseable {
     dataPlane =
         DataPlane.builder(settings.withHttpPort(0), listener -> listener.accept(snapshot))
             .usageSink(usage::add)
+            .nanoTime(() -> System.nanoTime() + clockAhead.get())
             .build();
     server = dataPlane.start();
   }
@@ -50,6 +53,15 @@ final class StandalonePlane implements AutoCloseable {
 
   String url() {
     return "http://127.0.0.1:" + port();
+  }
+
+  /**
+   * Moves the data plane's monotonic clock (limits, breakers, a provider's {@code Retry-After})
+   * forward by {@code d}, instead of waiting it out. Only between requests: a request in flight
+   * would see the jump in its timings.
+   */
+  void advanceClock(java.time.Duration d) {
+    clockAhead.addAndGet(d.toNanos());
   }
 
   /** Every usage record emitted so far, in order. */

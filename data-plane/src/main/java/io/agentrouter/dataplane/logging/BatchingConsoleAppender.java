@@ -117,8 +117,11 @@ public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<IL
       batch.clear();
       if (out.size() > 0) {
         write(out);
-        // A burst may have grown the buffer; do not keep a large one.
-        out = out.size() > 1 << 20 ? new ByteArrayOutputStream(64 * 1024) : reset(out);
+        if (out.size() > 1 << 20) {
+          out = new ByteArrayOutputStream(64 * 1024); // a burst grew it: do not keep a large one
+        } else {
+          out.reset();
+        }
       }
       if (last) {
         return;
@@ -135,10 +138,5 @@ public final class BatchingConsoleAppender extends UnsynchronizedAppenderBase<IL
       addError("cannot write log lines", e);
     }
     stdout.flush();
-  }
-
-  private static ByteArrayOutputStream reset(ByteArrayOutputStream out) {
-    out.reset();
-    return out;
   }
 }

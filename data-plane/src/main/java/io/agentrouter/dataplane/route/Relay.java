@@ -64,7 +64,7 @@ final class Relay {
   private static final byte[] END = "\n\n".getBytes(StandardCharsets.US_ASCII);
   private static final HttpData DONE = HttpData.ofAscii("data: [DONE]\n\n");
   private static final MediaType EVENT_STREAM = MediaType.parse("text/event-stream; charset=utf-8");
-  // Header names built once: a name given as a String is lower-cased and validated on every add.
+  // Header names built once, not converted from a String on every add.
   private static final AsciiString PROVIDER = HttpHeaderNames.of("x-agentrouter-provider");
   private static final AsciiString ESTIMATED_COST =
       HttpHeaderNames.of("x-agentrouter-estimated-cost-usd");
